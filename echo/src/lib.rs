@@ -1,20 +1,16 @@
-//! Echocardiography data without neural networks: the synthetic B-mode simulator (`sim`),
-//! file formats (`io`: NIfTI, DICOM, HDF5 artifacts, GIF/PNG), preprocessing and augmentation
-//! (`preprocess`, `augment`), and segmentation metrics (`metrics`: Dice, Hausdorff, anatomical
-//! and temporal validity, calibration). Everything here is pure Rust on `ndarray` arrays.
+//! Echocardiography arrays without neural networks or files: the shared data model (`types`),
+//! morphology (`morph`), preprocessing (`preprocess`: CLAHE, resampling, crop/pad and their
+//! inverses), augmentation (`augment`: training and TTA transforms with exact inverses) and
+//! segmentation metrics (`metrics`: Dice, Hausdorff, anatomical and temporal validity,
+//! calibration). Pure Rust on `ndarray` arrays.
 
 pub mod error;
 pub mod types;
 
-// Owned by the metrics/preprocessing work:
-pub mod metrics;
-pub mod preprocess;
 pub mod augment;
+pub mod metrics;
 pub mod morph;
-
-// Owned by the simulator/I-O work:
-pub mod sim;
-pub mod io;
+pub mod preprocess;
 
 pub use error::{Error, Result};
-pub use types::{Case, Geometry, BG, LV, MYO, NUM_CLASSES};
+pub use types::{BG, Case, Geometry, LV, MYO, NUM_CLASSES};
