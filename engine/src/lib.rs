@@ -2,4 +2,5 @@
 //! content-addressed cache, executor and CLI. Knows nothing of burn, echo or medical images.
 
 pub mod node;
+pub mod spec;
 pub use node::{ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, RuntimeKnobs};
