@@ -147,3 +147,67 @@ pub trait Registry: Send + Sync {
         self.kinds().iter().find(|k| k.name == name)
     }
 }
+
+/// Resolve a raw node config through its typed, strict config struct `C`: deserialize (every
+/// unknown key, wrong type or bad enum value becomes a [`ConfigIssue`] naming the key path), then
+/// serialize back so the canonical table has every default set. Registries call this from
+/// [`Registry::resolve`].
+pub fn resolve_typed<C>(raw: toml::Table) -> Result<toml::Table, Vec<ConfigIssue>>
+where
+    C: serde::de::DeserializeOwned + serde::Serialize,
+{
+    let typed: C = serde_path_to_error::deserialize(toml::Value::Table(raw)).map_err(|e| {
+        let path = e.path().to_string();
+        let path = if path == "." { String::new() } else { path };
+        vec![ConfigIssue { path, message: e.into_inner().to_string().trim().to_string() }]
+    })?;
+    toml::Table::try_from(&typed)
+        .map_err(|e| vec![ConfigIssue { path: String::new(), message: format!("cannot canonicalise config: {e}") }])
+}
+
+/// Deserialize a canonical table (as returned by [`resolve_typed`]) into `C` for running.
+pub fn typed<C: serde::de::DeserializeOwned>(config: &toml::Table) -> Result<C, NodeError> {
+    C::deserialize(toml::Value::Table(config.clone()))
+        .map_err(|e| NodeError::internal(format!("canonical config does not deserialize: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, serde::Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Inner {
+        #[serde(default = "two")]
+        b: u32,
+    }
+    fn two() -> u32 {
+        2
+    }
+    #[derive(serde::Deserialize, serde::Serialize)]
+    #[serde(deny_unknown_fields)]
+    struct Outer {
+        a: String,
+        #[serde(default = "inner")]
+        inner: Inner,
+    }
+    fn inner() -> Inner {
+        Inner { b: 2 }
+    }
+
+    #[test]
+    fn resolve_fills_defaults_and_names_bad_keys() {
+        let raw: toml::Table = toml::from_str("a = 'x'").expect("toml");
+        let got = resolve_typed::<Outer>(raw).expect("valid");
+        assert_eq!(toml::to_string(&got).expect("ser").trim(), "a = \"x\"\n\n[inner]\nb = 2");
+
+        let raw: toml::Table = toml::from_str("a = 'x'\n[inner]\nbb = 3").expect("toml");
+        let err = resolve_typed::<Outer>(raw).expect_err("unknown key");
+        assert_eq!(err[0].path, "inner");
+        assert!(err[0].message.contains("unknown field `bb`"), "{}", err[0].message);
+
+        let raw: toml::Table = toml::from_str("a = 3").expect("toml");
+        let err = resolve_typed::<Outer>(raw).expect_err("type");
+        assert_eq!(err[0].path, "a");
+    }
+}
