@@ -142,6 +142,13 @@ pub trait Registry: Send + Sync {
     /// Run one node. `config` is the canonical table returned by `resolve`.
     fn run(&self, kind: &str, config: &toml::Table, ctx: &NodeContext) -> Result<Metrics, NodeError>;
 
+    /// Fingerprint of what a node reads from outside the cache (e.g. the size and modification
+    /// time of every input file of a `load` node), hashed into its cache key so that a changed
+    /// file invalidates the entry. `None` for kinds that read only their inputs and config.
+    fn external_fingerprint(&self, _kind: &str, _config: &toml::Table) -> Result<Option<String>, NodeError> {
+        Ok(None)
+    }
+
     /// Look a kind up by name.
     fn kind(&self, name: &str) -> Option<&'static KindInfo> {
         self.kinds().iter().find(|k| k.name == name)
