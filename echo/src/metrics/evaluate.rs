@@ -1,0 +1,63 @@
+//! Every test metric of one case at once (the original's `full_test_metrics`, method.md 9):
+//! Dice and Hausdorff against the ground truth, anatomical and temporal validity of the
+//! prediction, and the mitral-valve landmark distances.
+//!
+//! The original cleans the prediction to its largest foreground blob first
+//! (`morph::keep_largest_foreground_sequence`); this function scores what it is given, so the
+//! caller decides.
+
+use ndarray::{ArrayView3, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::anatomical::{SequenceValidity, check_sequence};
+use super::landmarks::{LandmarkScores, mitral_valve_distance};
+use super::overlap::{DiceScores, HausdorffScores, dice_scores, hausdorff_scores};
+use super::temporal::{TemporalValidity, check_temporal_validity};
+use super::{check_same_shape, check_spacing};
+use crate::{Error, Result};
+
+/// All metrics of one predicted sequence against its ground truth.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseMetrics {
+    pub dice: DiceScores,
+    pub hausdorff: HausdorffScores,
+    /// Offline evaluation's `endo_epi-Dice`: mean of LV and epicardium Dice.
+    pub endo_epi_dice: f64,
+    /// Offline evaluation's `endo_epi-HD`: mean of LV and epicardium Hausdorff.
+    pub endo_epi_hd: f64,
+    /// Anatomical validity of every predicted frame.
+    pub anatomical: SequenceValidity,
+    /// Temporal validity of the predicted sequence.
+    pub temporal: TemporalValidity,
+    /// Mitral-valve distances; `None` when the spacing is not isotropic (the original raises).
+    pub landmarks: Option<LandmarkScores>,
+}
+
+/// Computes [`CaseMetrics`] for `[T, H, W]` label sequences with pixel spacing `[dy, dx]` (mm).
+pub fn evaluate_case(
+    pred: &ArrayView3<u8>,
+    gt: &ArrayView3<u8>,
+    spacing: [f64; 2],
+) -> Result<CaseMetrics> {
+    check_same_shape("evaluate", pred.shape(), gt.shape())?;
+    check_spacing("evaluate", spacing)?;
+    if pred.len_of(Axis(0)) == 0 {
+        return Err(Error::invalid("evaluate", "the sequence has no frame"));
+    }
+    let dice = dice_scores(pred, gt)?;
+    let hausdorff = hausdorff_scores(pred, gt, spacing)?;
+    let landmarks = if (spacing[0] - spacing[1]).abs() <= 0.001 {
+        Some(mitral_valve_distance(pred, gt, spacing)?)
+    } else {
+        None
+    };
+    Ok(CaseMetrics {
+        endo_epi_dice: (dice.lv + dice.epi) / 2.0,
+        endo_epi_hd: (hausdorff.lv.hd + hausdorff.epi.hd) / 2.0,
+        dice,
+        hausdorff,
+        anatomical: check_sequence(pred),
+        temporal: check_temporal_validity(pred, spacing)?,
+        landmarks,
+    })
+}

@@ -1,0 +1,209 @@
+//! Segmentation scores between a prediction and a ground truth (method.md 9):
+//! Dice over the whole `[T, H, W]` volume (MedPy `dc`) and Hausdorff / HD95 per frame,
+//! averaged over frames (MedPy `hd` / `hd95`), for LV, MYO and the epicardium (LV ∪ MYO).
+//!
+//! Empty masks, as MedPy would see them:
+//! * Dice with both masks empty: MedPy 0.5 computes `0/0` in NumPy and returns **NaN** (its
+//!   `ZeroDivisionError` fallback to 0 is never reached). We follow MedPy: NaN.
+//! * Hausdorff with an empty predicted mask: the original sets the centre pixel
+//!   (`[H/2, W/2]`) of the prediction first (method.md 9); we do the same.
+//! * Hausdorff with an empty ground-truth mask: MedPy raises and the original crashes. We skip
+//!   that frame for that structure and count it in `skipped`; the average is over the frames
+//!   that were not skipped, and NaN when every frame was skipped.
+
+use ndarray::{ArrayView3, Axis, Dimension, Zip};
+use serde::{Deserialize, Serialize};
+
+use super::surface::Surface;
+use super::{Structure, check_same_shape, check_spacing};
+use crate::Result;
+use crate::morph::EdtWorkspace;
+
+/// MedPy `dc`: `2|A∩B| / (|A| + |B|)` over all voxels of `structure`; NaN when both are empty.
+pub fn dice<D: Dimension>(
+    pred: &ndarray::ArrayView<u8, D>,
+    gt: &ndarray::ArrayView<u8, D>,
+    structure: Structure,
+) -> Result<f64> {
+    check_same_shape("dice", pred.shape(), gt.shape())?;
+    let (mut inter, mut total) = (0usize, 0usize);
+    Zip::from(pred).and(gt).for_each(|&p, &g| {
+        let (p, g) = (structure.contains(p), structure.contains(g));
+        inter += (p && g) as usize;
+        total += p as usize + g as usize;
+    });
+    Ok(2.0 * inter as f64 / total as f64)
+}
+
+/// Dice of every structure (keys of the original: `dice/LV`, `dice/MYO`, `Dice`, `dice/epi`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct DiceScores {
+    pub lv: f64,
+    pub myo: f64,
+    /// Mean of LV and MYO (background excluded), the original's `Dice`.
+    pub mean: f64,
+    /// Foreground (LV ∪ MYO) as one binary structure.
+    pub epi: f64,
+}
+
+/// [`dice`] for LV, MYO and epicardium over the whole sequence.
+pub fn dice_scores(pred: &ArrayView3<u8>, gt: &ArrayView3<u8>) -> Result<DiceScores> {
+    let lv = dice(pred, gt, Structure::Lv)?;
+    let myo = dice(pred, gt, Structure::Myo)?;
+    let epi = dice(pred, gt, Structure::Epi)?;
+    Ok(DiceScores {
+        lv,
+        myo,
+        mean: (lv + myo) / 2.0,
+        epi,
+    })
+}
+
+/// Frame-averaged Hausdorff (`hd`) and HD95 (`hd95`) of one structure.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HausdorffScore {
+    /// Mean over scored frames of the Hausdorff distance, mm (NaN if none scored).
+    pub hd: f64,
+    /// Mean over scored frames of the 95th-percentile surface distance, mm.
+    pub hd95: f64,
+    /// Frames skipped because the ground-truth structure is empty there.
+    pub skipped: usize,
+    /// Frames whose predicted structure was empty and got its centre pixel set.
+    pub empty_predictions: usize,
+}
+
+/// Hausdorff scores of every structure (keys of the original: `hd/LV`, `hd/MYO`, `Hausdorff`,
+/// `hd/epi`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct HausdorffScores {
+    pub lv: HausdorffScore,
+    pub myo: HausdorffScore,
+    /// Mean of the LV and MYO frame averages (the original's `Hausdorff` when no frame is
+    /// skipped: mean over classes, then over frames).
+    pub mean_hd: f64,
+    pub mean_hd95: f64,
+    pub epi: HausdorffScore,
+}
+
+/// Hausdorff and HD95 of one structure, per frame, averaged (see the module notes for empty
+/// masks). `spacing` is `[dy, dx]` in mm.
+pub fn hausdorff_structure(
+    pred: &ArrayView3<u8>,
+    gt: &ArrayView3<u8>,
+    structure: Structure,
+    spacing: [f64; 2],
+) -> Result<HausdorffScore> {
+    check_same_shape("hausdorff", pred.shape(), gt.shape())?;
+    check_spacing("hausdorff", spacing)?;
+    let mut ws = EdtWorkspace::new();
+    let (mut sum_hd, mut sum_hd95, mut n) = (0.0, 0.0, 0usize);
+    let (mut skipped, mut empty_predictions) = (0usize, 0usize);
+    for (p, g) in pred.axis_iter(Axis(0)).zip(gt.axis_iter(Axis(0))) {
+        let g_mask = structure.mask(&g);
+        let Some(g_surface) = Surface::new(&g_mask.view(), spacing, &mut ws) else {
+            skipped += 1;
+            continue;
+        };
+        let mut p_mask = structure.mask(&p);
+        if !p_mask.iter().any(|&v| v) {
+            let (h, w) = p_mask.dim();
+            p_mask[[h / 2, w / 2]] = true;
+            empty_predictions += 1;
+        }
+        let Some(p_surface) = Surface::new(&p_mask.view(), spacing, &mut ws) else {
+            // Unreachable: the centre pixel was set above.
+            skipped += 1;
+            continue;
+        };
+        sum_hd += p_surface.hausdorff(&g_surface);
+        sum_hd95 += p_surface.hausdorff95(&g_surface);
+        n += 1;
+    }
+    let mean = |s: f64| if n == 0 { f64::NAN } else { s / n as f64 };
+    Ok(HausdorffScore {
+        hd: mean(sum_hd),
+        hd95: mean(sum_hd95),
+        skipped,
+        empty_predictions,
+    })
+}
+
+/// [`hausdorff_structure`] for LV, MYO and the epicardium.
+pub fn hausdorff_scores(
+    pred: &ArrayView3<u8>,
+    gt: &ArrayView3<u8>,
+    spacing: [f64; 2],
+) -> Result<HausdorffScores> {
+    let lv = hausdorff_structure(pred, gt, Structure::Lv, spacing)?;
+    let myo = hausdorff_structure(pred, gt, Structure::Myo, spacing)?;
+    let epi = hausdorff_structure(pred, gt, Structure::Epi, spacing)?;
+    Ok(HausdorffScores {
+        lv,
+        myo,
+        mean_hd: (lv.hd + myo.hd) / 2.0,
+        mean_hd95: (lv.hd95 + myo.hd95) / 2.0,
+        epi,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array3, array};
+
+    #[test]
+    fn hand_computed_dice() {
+        let gt = array![[[1, 1, 2, 0], [1, 1, 2, 0]]];
+        let pred = array![[[1, 0, 2, 2], [1, 1, 2, 0]]];
+        let d = dice_scores(&pred.view(), &gt.view()).expect("same shapes");
+        assert!((d.lv - 2.0 * 3.0 / 7.0).abs() < 1e-12);
+        assert!((d.myo - 2.0 * 2.0 / 5.0).abs() < 1e-12);
+        assert!((d.epi - 2.0 * 5.0 / 12.0).abs() < 1e-12);
+        assert!((d.mean - (d.lv + d.myo) / 2.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn dice_of_two_empty_structures_is_nan_like_medpy() {
+        let z = Array3::<u8>::zeros((2, 3, 3));
+        assert!(
+            dice(&z.view(), &z.view(), Structure::Lv)
+                .expect("same shapes")
+                .is_nan()
+        );
+    }
+
+    #[test]
+    fn shape_mismatch_is_an_error() {
+        let a = Array3::<u8>::zeros((2, 3, 3));
+        let b = Array3::<u8>::zeros((2, 3, 4));
+        let err = dice(&a.view(), &b.view(), Structure::Lv).expect_err("mismatch");
+        assert!(err.to_string().contains("[2, 3, 4]"), "{err}");
+        assert!(hausdorff_scores(&a.view(), &b.view(), [1.0, 1.0]).is_err());
+        assert!(hausdorff_scores(&a.view(), &a.view(), [0.0, 1.0]).is_err());
+    }
+
+    #[test]
+    fn hausdorff_skips_empty_gt_frames_and_fills_empty_predictions() {
+        let mut gt = Array3::<u8>::zeros((3, 9, 9));
+        let mut pred = Array3::<u8>::zeros((3, 9, 9));
+        // Frame 0: identical LV squares. Frame 1: GT has no LV. Frame 2: prediction empty,
+        // GT LV is the single pixel (0, 0); the filled centre is (4, 4).
+        crate::morph::fill_rect(gt.index_axis_mut(Axis(0), 0), 2..5, 2..5, 1);
+        crate::morph::fill_rect(pred.index_axis_mut(Axis(0), 0), 2..5, 2..5, 1);
+        pred[[1, 1, 1]] = 1;
+        gt[[2, 0, 0]] = 1;
+        let s = hausdorff_structure(&pred.view(), &gt.view(), Structure::Lv, [1.0, 1.0])
+            .expect("valid input");
+        assert_eq!(s.skipped, 1);
+        assert_eq!(s.empty_predictions, 1);
+        assert!((s.hd - 32f64.sqrt() / 2.0).abs() < 1e-12);
+        let all_skipped = hausdorff_structure(
+            &pred.view(),
+            &Array3::zeros((3, 9, 9)).view(),
+            Structure::Myo,
+            [1.0, 1.0],
+        )
+        .expect("valid input");
+        assert!(all_skipped.hd.is_nan() && all_skipped.skipped == 3);
+    }
+}
