@@ -14,3 +14,5 @@ pub mod preprocess;
 
 pub use error::{Error, Result};
 pub use types::{BG, Case, Geometry, LV, MYO, NUM_CLASSES};
+pub mod corrector;
+pub mod distort;
