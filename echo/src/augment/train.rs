@@ -236,3 +236,47 @@ pub fn augment_training<R: Rng + ?Sized>(
     let params = TrainAugParams::sample(cfg, h, w, rng);
     Ok(params.apply(image, label))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn the_random_stream_does_not_depend_on_probabilities() {
+        // Turning one transform off must not change what the others draw.
+        let on = TrainAugmentConfig {
+            rotation_deg: RandomRange::new(1.0, -10.0, 10.0),
+            ..Default::default()
+        };
+        let off = TrainAugmentConfig {
+            rotation_deg: RandomRange::new(0.0, -10.0, 10.0),
+            ..Default::default()
+        };
+        let a = TrainAugParams::sample(&on, 32, 32, &mut ChaCha8Rng::seed_from_u64(4));
+        let b = TrainAugParams::sample(&off, 32, 32, &mut ChaCha8Rng::seed_from_u64(4));
+        assert!(a.rotation_deg.is_some() && b.rotation_deg.is_none());
+        assert_eq!(
+            (a.scale, a.gamma, a.noise_seed),
+            (b.scale, b.gamma, b.noise_seed)
+        );
+    }
+
+    #[test]
+    fn magnitudes_stay_in_their_ranges() {
+        let cfg = TrainAugmentConfig {
+            scale: RandomRange::new(1.0, 0.9, 1.1),
+            translation_frac: RandomRange::new(1.0, -0.1, 0.1),
+            ..Default::default()
+        };
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        for _ in 0..50 {
+            let p = TrainAugParams::sample(&cfg, 40, 20, &mut rng);
+            let s = p.scale.expect("p = 1");
+            assert!((0.9..=1.1).contains(&s));
+            let (dy, dx) = p.translation_px.expect("p = 1");
+            assert!(dy.abs() <= 4.0 && dx.abs() <= 2.0);
+        }
+    }
+}

@@ -240,3 +240,62 @@ pub fn check_tta_config(cfg: &TtaConfig, height: usize, width: usize) -> Result<
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_config_order() {
+        let set = TtaSet::from_config(&TtaConfig {
+            identity: false,
+            contrast_factors: vec![0.9],
+            translations_px: vec![3],
+            rotations_deg: vec![-5.0],
+        });
+        let names: Vec<String> = set.transforms().iter().map(TtaTransform::name).collect();
+        assert_eq!(
+            names,
+            vec![
+                "contrast_0.9",
+                "translate_lateral_3",
+                "translate_lateral_-3",
+                "translate_depth_3",
+                "translate_depth_-3",
+                "rotate_-5"
+            ]
+        );
+    }
+
+    #[test]
+    fn transform_config_is_tagged_and_closed() {
+        let t: TtaTransform =
+            serde_json::from_str(r#"{"kind": "translate", "axis": "depth", "pixels": -4}"#)
+                .expect("valid");
+        assert_eq!(
+            t,
+            TtaTransform::Translate {
+                axis: SpatialAxis::Depth,
+                pixels: -4
+            }
+        );
+        assert!(
+            serde_json::from_str::<TtaTransform>(r#"{"kind": "rotate", "degrees": 5, "x": 1}"#)
+                .is_err()
+        );
+        assert!(serde_json::from_str::<TtaConfig>(r#"{"rotation": [5]}"#).is_err());
+    }
+
+    #[test]
+    fn probabilities_are_inverted_per_channel() {
+        let probs =
+            Array4::from_shape_fn((2, 1, 4, 5), |(c, _, r, w)| (c * 100 + r * 5 + w) as f32);
+        let tr = TtaTransform::Translate {
+            axis: SpatialAxis::Lateral,
+            pixels: 1,
+        };
+        let back = tr.invert_probs(&probs);
+        assert_eq!(back[[1, 0, 2, 0]], probs[[1, 0, 2, 1]]);
+        assert_eq!(back[[0, 0, 2, 4]], 0.0);
+    }
+}

@@ -131,3 +131,31 @@ fn smoothed_sdf(
     }
     sdf
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_is_closed_and_defaults_are_documented_values() {
+        let cfg: CorrectorConfig = serde_json::from_str("{}").expect("defaults");
+        assert_eq!(cfg, CorrectorConfig::default());
+        assert_eq!((cfg.median_window, cfg.sigma_frames), (3, 1.0));
+        assert!(serde_json::from_str::<CorrectorConfig>(r#"{"sigma": 2}"#).is_err());
+    }
+
+    #[test]
+    fn a_structure_missing_everywhere_stays_missing() {
+        let mut seq = Array3::<u8>::zeros((4, 10, 10));
+        for t in 0..4 {
+            for r in 3..7 {
+                for c in 3..7 {
+                    seq[[t, r, c]] = MYO; // myocardium only, no LV at all
+                }
+            }
+        }
+        let out = correct_sequence(&seq, &CorrectorConfig::default()).expect("valid");
+        assert!(out.iter().all(|&v| v != LV));
+        assert_eq!(out, seq);
+    }
+}

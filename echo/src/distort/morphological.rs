@@ -128,3 +128,46 @@ pub fn erode_dilate<R: Rng + ?Sized>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LV;
+    use ndarray::Array2;
+
+    fn square_in_ring() -> Array2<u8> {
+        Array2::from_shape_fn((11, 11), |(r, c)| {
+            let d = (r as i32 - 5).abs().max((c as i32 - 5).abs());
+            if d <= 2 {
+                LV
+            } else if d <= 4 {
+                2
+            } else {
+                0
+            }
+        })
+    }
+
+    #[test]
+    fn erosion_by_one_turns_the_lv_rim_into_myocardium() {
+        let f = square_in_ring();
+        let out = erode_dilate_frame(f.view(), Structure::Lv, true, 1);
+        assert_eq!(out.iter().filter(|&&v| v == LV).count(), 9, "5x5 -> 3x3");
+        assert_eq!(
+            out.iter().filter(|&&v| v == 0).count(),
+            f.iter().filter(|&&v| v == 0).count()
+        );
+    }
+
+    #[test]
+    fn dilation_of_the_epicardium_grows_myocardium_into_background() {
+        let f = square_in_ring();
+        let out = erode_dilate_frame(f.view(), Structure::Epi, false, 1);
+        assert_eq!(out.iter().filter(|&&v| v != 0).count(), 121, "9x9 -> 11x11");
+        assert_eq!(
+            out.iter().filter(|&&v| v == LV).count(),
+            25,
+            "the LV is untouched"
+        );
+    }
+}

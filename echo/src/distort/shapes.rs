@@ -289,3 +289,46 @@ pub fn boundary_shift<R: Rng + ?Sized>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    fn disc_frame() -> Array2<u8> {
+        Array2::from_shape_fn((15, 15), |(r, c)| {
+            let d = ((r as f32 - 7.0).powi(2) + (c as f32 - 7.0).powi(2)).sqrt();
+            if d <= 4.0 {
+                LV
+            } else if d <= 6.0 {
+                MYO
+            } else {
+                BG
+            }
+        })
+    }
+
+    #[test]
+    fn zero_displacement_changes_nothing() {
+        let f = disc_frame();
+        let zero = Array2::<f32>::zeros((15, 15));
+        for b in [ShiftedBoundary::Endo, ShiftedBoundary::Epi] {
+            assert_eq!(shift_boundary_frame(&f, b, &zero, &zero), f);
+        }
+    }
+
+    #[test]
+    fn a_uniform_endo_shift_moves_the_lv_inside_the_epicardium() {
+        let f = disc_frame();
+        let dy = Array2::<f32>::zeros((15, 15));
+        let dx = Array2::<f32>::from_elem((15, 15), -2.0); // read 2 px to the left: LV moves right
+        let out = shift_boundary_frame(&f, ShiftedBoundary::Endo, &dy, &dx);
+        assert_eq!(out[[7, 11]], LV, "LV reaches 2 px further right");
+        assert_eq!(
+            out[[7, 3]],
+            MYO,
+            "and leaves its left rim to the myocardium"
+        );
+        assert_eq!(out.mapv(|v| v != BG), f.mapv(|v| v != BG));
+    }
+}

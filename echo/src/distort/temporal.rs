@@ -167,3 +167,40 @@ pub fn temporal_glitch<R: Rng + ?Sized>(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replace_and_swap_ignore_out_of_range_frames() {
+        let seq = Array3::from_shape_fn((3, 2, 2), |(t, _, _)| t as u8);
+        assert_eq!(replace_frame(&seq, 5, 0, 0, 0), seq);
+        assert_eq!(swap_frames(&seq, 1, 1), seq);
+        let r = replace_frame(&seq, 0, 2, 0, 1);
+        assert_eq!(
+            r.index_axis(Axis(0), 0).iter().copied().collect::<Vec<_>>(),
+            vec![0, 2, 0, 2],
+            "shifted right by one, 0 fills"
+        );
+    }
+
+    #[test]
+    fn the_source_frame_is_always_a_valid_other_frame() {
+        use rand::SeedableRng;
+        let seq = Array3::from_shape_fn((3, 4, 4), |(t, r, _)| if r == t { 1 } else { 0 });
+        let cfg = TemporalGlitchConfig {
+            mode: GlitchMode::Swap,
+            frame_offset: [2, 5],
+            ..Default::default()
+        };
+        for seed in 0..30 {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+            let out = temporal_glitch(&seq, &cfg, &mut rng).expect("valid");
+            assert_ne!(
+                out, seq,
+                "seed {seed}: a swap of two different frames always changes something"
+            );
+        }
+    }
+}
