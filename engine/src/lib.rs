@@ -4,3 +4,4 @@
 pub mod node;
 pub mod spec;
 pub use node::{ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, RuntimeKnobs};
+pub mod launcher;

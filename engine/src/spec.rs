@@ -76,7 +76,10 @@ pub struct RuntimeConfig {
     pub device: String,
     /// Progress bars.
     pub progress: ProgressMode,
+    /// Where the nodes execute: `local` (this process) or `slurm` (batch jobs, see `slurm`).
     pub launcher: Launcher,
+    /// Options of `launcher = "slurm"` (ignored by the local launcher).
+    pub slurm: crate::launcher::slurm::SlurmConfig,
 }
 
 impl Default for RuntimeConfig {
@@ -89,6 +92,7 @@ impl Default for RuntimeConfig {
             device: "cpu".into(),
             progress: ProgressMode::Auto,
             launcher: Launcher::Local,
+            slurm: crate::launcher::slurm::SlurmConfig::default(),
         }
     }
 }
@@ -102,9 +106,13 @@ pub enum ProgressMode {
     Never,
 }
 
-/// Where nodes execute. (`slurm` with its options is added by the cluster launcher work.)
+/// Where nodes execute.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Launcher {
+    /// In this process, one node after the other.
     Local,
+    /// As SLURM batch jobs: one per node instance, the sweep points of a node as one job array,
+    /// edges as dependencies; options in `[runtime.slurm]` (`engine::launcher::slurm`).
+    Slurm,
 }
