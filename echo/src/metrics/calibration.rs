@@ -179,7 +179,7 @@ pub fn ace(
         return Ok(f64::NAN);
     }
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| confidence[a].total_cmp(&confidence[b]));
+    order.sort_unstable_by(|&a, &b| confidence[a].total_cmp(&confidence[b]));
     let (base, extra) = (n / n_bins, n % n_bins);
     let mut start = 0;
     let mut total = 0.0;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::signal::{PeakConditions, find_peaks, gaussian_filter1d, reflect_pad};
 use super::{check_same_shape, check_spacing};
-use crate::morph::{Border, StructuringElement, dilate, find_contours};
+use crate::morph::{Window, find_contours};
 use crate::types::{LV, MYO};
 use crate::{Error, Result};
 
@@ -21,25 +21,27 @@ use crate::{Error, Result};
 /// highest of the lower half, right = the lowest of the upper half). `None` with fewer than two
 /// such pixels.
 pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
-    let lv = frame.mapv(|v| v == LV);
-    let myo = frame.mapv(|v| v == MYO);
-    let others = frame.mapv(|v| v != LV && v != MYO);
-    let near_myo = dilate(
-        &myo.view(),
-        StructuringElement::Square,
-        1,
-        Border::Background,
-    );
-    let near_others = dilate(
-        &others.view(),
-        StructuringElement::Square,
-        1,
-        Border::Background,
-    );
+    let (h, w) = frame.dim();
     let mut pts: Vec<[usize; 2]> = Vec::new();
-    for ((r, c), &l) in lv.indexed_iter() {
-        if l && near_myo[[r, c]] && near_others[[r, c]] {
-            pts.push([r, c]);
+    for r in 0..h {
+        for c in 0..w {
+            if frame[[r, c]] != LV {
+                continue;
+            }
+            // 3×3 dilations of MYO and of "others" (outside the image counts as neither).
+            let (mut near_myo, mut near_others) = (false, false);
+            for nr in r.saturating_sub(1)..(r + 2).min(h) {
+                for nc in c.saturating_sub(1)..(c + 2).min(w) {
+                    match frame[[nr, nc]] {
+                        LV => {}
+                        MYO => near_myo = true,
+                        _ => near_others = true,
+                    }
+                }
+            }
+            if near_myo && near_others {
+                pts.push([r, c]);
+            }
         }
     }
     if pts.len() < 2 {
@@ -85,8 +87,16 @@ pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
 /// radius sorted by angle and smoothed (σ = 0.05 · contour length), and the highest radius
 /// peak among those above the centre (angle < 0). `None` without LV or without such a peak.
 pub fn lv_apex(frame: &ArrayView2<u8>) -> Option<[f64; 2]> {
-    let lv = frame.mapv(|v| v == LV);
-    let contour = find_contours(&lv.view(), 0.9).into_iter().next()?;
+    // The window around the LV with a one-pixel margin has the same contours (shifted).
+    let win = Window::around_labels(frame, 1, |&v| v == LV)?;
+    let lv = win.view(frame).mapv(|v| v == LV);
+    let (r0, c0) = (win.rows.start as f64, win.cols.start as f64);
+    let contour: Vec<[f64; 2]> = find_contours(&lv.view(), 0.9)
+        .into_iter()
+        .next()?
+        .into_iter()
+        .map(|p| [p[0] + r0, p[1] + c0])
+        .collect();
     let (mut sr, mut sc, mut n) = (0.0, 0.0, 0usize);
     for ((r, c), &v) in lv.indexed_iter() {
         if v {
@@ -95,7 +105,7 @@ pub fn lv_apex(frame: &ArrayView2<u8>) -> Option<[f64; 2]> {
             n += 1;
         }
     }
-    let (cr, cc) = (sr / n as f64, sc / n as f64);
+    let (cr, cc) = (sr / n as f64 + r0, sc / n as f64 + c0);
     let mut polar: Vec<(f64, f64, usize)> = contour
         .iter()
         .enumerate()
@@ -125,18 +135,26 @@ pub fn lv_apex(frame: &ArrayView2<u8>) -> Option<[f64; 2]> {
 
 /// Distance (mm) between the two LV base points.
 pub fn lv_base_width(frame: &ArrayView2<u8>, spacing: [f64; 2]) -> Option<f64> {
-    let [a, b] = lv_base_points(frame)?;
-    let dy = (a[0] as f64 - b[0] as f64) * spacing[0];
-    let dx = (a[1] as f64 - b[1] as f64) * spacing[1];
-    Some(dy.hypot(dx))
+    lv_base_points(frame).map(|p| base_width(p, spacing))
 }
 
 /// Distance (mm) from the midpoint of the LV base points to the apex ([`lv_apex`]).
 pub fn lv_length(frame: &ArrayView2<u8>, spacing: [f64; 2]) -> Option<f64> {
-    let [a, b] = lv_base_points(frame)?;
-    let apex = lv_apex(frame)?;
+    let points = lv_base_points(frame)?;
+    Some(length(points, lv_apex(frame)?, spacing))
+}
+
+/// Distance (mm) between two base points.
+pub(crate) fn base_width([a, b]: [[usize; 2]; 2], spacing: [f64; 2]) -> f64 {
+    let dy = (a[0] as f64 - b[0] as f64) * spacing[0];
+    let dx = (a[1] as f64 - b[1] as f64) * spacing[1];
+    dy.hypot(dx)
+}
+
+/// Distance (mm) from the midpoint of two base points to the apex.
+pub(crate) fn length([a, b]: [[usize; 2]; 2], apex: [f64; 2], spacing: [f64; 2]) -> f64 {
     let mid = [(a[0] + b[0]) as f64 / 2.0, (a[1] + b[1]) as f64 / 2.0];
-    Some(((apex[0] - mid[0]) * spacing[0]).hypot((apex[1] - mid[1]) * spacing[1]))
+    ((apex[0] - mid[0]) * spacing[0]).hypot((apex[1] - mid[1]) * spacing[1])
 }
 
 /// Number of cardiac cycles in an LV-area curve (method.md 9): reflect-pad by 10 (padding

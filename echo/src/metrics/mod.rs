@@ -7,7 +7,8 @@
 //!
 //! Frames are `[H, W]` = (rows = depth with the apex at the top, cols = lateral), i.e. the
 //! original's `frame.T` (method.md 12.1); sequences are `[T, H, W]`; spacing is `[dy, dx]` in
-//! mm. Labels: 0 background, 1 LV, 2 MYO; any other value counts as background.
+//! mm. Labels: 0 background, 1 LV, 2 MYO; any other value is neither LV nor MYO (and is not
+//! the background of the LV-background frontier, which vital defines as label 0).
 
 pub mod anatomical;
 pub mod calibration;

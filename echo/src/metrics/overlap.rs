@@ -17,7 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::surface::Surface;
 use super::{Structure, check_same_shape, check_spacing};
 use crate::Result;
-use crate::morph::EdtWorkspace;
+use crate::morph::{EdtWorkspace, Window};
+use crate::types::{LV, MYO};
 
 /// MedPy `dc`: `2|A∩B| / (|A| + |B|)` over all voxels of `structure`; NaN when both are empty.
 pub fn dice<D: Dimension>(
@@ -26,13 +27,44 @@ pub fn dice<D: Dimension>(
     structure: Structure,
 ) -> Result<f64> {
     check_same_shape("dice", pred.shape(), gt.shape())?;
+    Ok(dice_from(&confusion(pred, gt), structure))
+}
+
+/// Joint counts of (prediction, ground truth) classes: 0 = neither LV nor MYO, 1 = LV, 2 = MYO.
+fn confusion<D: Dimension>(
+    pred: &ndarray::ArrayView<u8, D>,
+    gt: &ndarray::ArrayView<u8, D>,
+) -> [[usize; 3]; 3] {
+    let class = |v: u8| if v == LV || v == MYO { v as usize } else { 0 };
+    let mut counts = [[0usize; 3]; 3];
+    match (pred.as_slice(), gt.as_slice()) {
+        (Some(p), Some(g)) => {
+            for (&a, &b) in p.iter().zip(g) {
+                counts[class(a)][class(b)] += 1;
+            }
+        }
+        _ => Zip::from(pred)
+            .and(gt)
+            .for_each(|&a, &b| counts[class(a)][class(b)] += 1),
+    }
+    counts
+}
+
+fn dice_from(counts: &[[usize; 3]; 3], structure: Structure) -> f64 {
+    let classes: &[usize] = match structure {
+        Structure::Lv => &[1],
+        Structure::Myo => &[2],
+        Structure::Epi => &[1, 2],
+    };
     let (mut inter, mut total) = (0usize, 0usize);
-    Zip::from(pred).and(gt).for_each(|&p, &g| {
-        let (p, g) = (structure.contains(p), structure.contains(g));
-        inter += (p && g) as usize;
-        total += p as usize + g as usize;
-    });
-    Ok(2.0 * inter as f64 / total as f64)
+    for p in 0..3 {
+        for g in 0..3 {
+            let (in_p, in_g) = (classes.contains(&p), classes.contains(&g));
+            inter += counts[p][g] * usize::from(in_p && in_g);
+            total += counts[p][g] * (usize::from(in_p) + usize::from(in_g));
+        }
+    }
+    2.0 * inter as f64 / total as f64
 }
 
 /// Dice of every structure (keys of the original: `dice/LV`, `dice/MYO`, `Dice`, `dice/epi`).
@@ -48,9 +80,11 @@ pub struct DiceScores {
 
 /// [`dice`] for LV, MYO and epicardium over the whole sequence.
 pub fn dice_scores(pred: &ArrayView3<u8>, gt: &ArrayView3<u8>) -> Result<DiceScores> {
-    let lv = dice(pred, gt, Structure::Lv)?;
-    let myo = dice(pred, gt, Structure::Myo)?;
-    let epi = dice(pred, gt, Structure::Epi)?;
+    check_same_shape("dice", pred.shape(), gt.shape())?;
+    let counts = confusion(pred, gt);
+    let lv = dice_from(&counts, Structure::Lv);
+    let myo = dice_from(&counts, Structure::Myo);
+    let epi = dice_from(&counts, Structure::Epi);
     Ok(DiceScores {
         lv,
         myo,
@@ -98,20 +132,35 @@ pub fn hausdorff_structure(
     let mut ws = EdtWorkspace::new();
     let (mut sum_hd, mut sum_hd95, mut n) = (0.0, 0.0, 0usize);
     let (mut skipped, mut empty_predictions) = (0usize, 0usize);
+    let (h, w) = (pred.len_of(Axis(1)), pred.len_of(Axis(2)));
+    let inside = |v: &u8| structure.contains(*v);
     for (p, g) in pred.axis_iter(Axis(0)).zip(gt.axis_iter(Axis(0))) {
-        let g_mask = structure.mask(&g);
-        let Some(g_surface) = Surface::new(&g_mask.view(), spacing, &mut ws) else {
+        let Some(g_win) = Window::around_labels(&g, 0, inside) else {
             skipped += 1;
             continue;
         };
-        let mut p_mask = structure.mask(&p);
-        if !p_mask.iter().any(|&v| v) {
-            let (h, w) = p_mask.dim();
-            p_mask[[h / 2, w / 2]] = true;
+        let p_win = Window::around_labels(&p, 0, inside);
+        let centre = Window {
+            rows: h / 2..h / 2 + 1,
+            cols: w / 2..w / 2 + 1,
+        };
+        // Exact on the window around both masks (morph::window).
+        let win = g_win
+            .union(p_win.as_ref().unwrap_or(&centre))
+            .widened(1, h, w);
+        let g_mask = win.view(&g).mapv(|v| structure.contains(v));
+        let mut p_mask = win.view(&p).mapv(|v| structure.contains(v));
+        if p_win.is_none() {
+            p_mask[[h / 2 - win.rows.start, w / 2 - win.cols.start]] = true;
             empty_predictions += 1;
         }
-        let Some(p_surface) = Surface::new(&p_mask.view(), spacing, &mut ws) else {
-            // Unreachable: the centre pixel was set above.
+        let surfaces = Surface::new(&p_mask.view(), spacing, &mut ws).zip(Surface::new(
+            &g_mask.view(),
+            spacing,
+            &mut ws,
+        ));
+        let Some((p_surface, g_surface)) = surfaces else {
+            // Unreachable: both masks are non-empty here.
             skipped += 1;
             continue;
         };

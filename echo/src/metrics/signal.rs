@@ -25,9 +25,9 @@ fn reflect_whole_sample(i: isize, n: usize) -> usize {
 }
 
 /// `scipy.ndimage.gaussian_filter1d(x, sigma)` with the defaults `mode="reflect"`,
-/// `truncate=4.0`. `sigma <= 0` returns the input.
+/// `truncate=4.0`. A `sigma` that is not positive (or NaN) returns the input.
 pub fn gaussian_filter1d(x: &[f64], sigma: f64) -> Vec<f64> {
-    if x.is_empty() || !(sigma > 0.0) {
+    if x.is_empty() || sigma.is_nan() || sigma <= 0.0 {
         return x.to_vec();
     }
     let radius = (4.0 * sigma + 0.5) as isize;

@@ -7,9 +7,9 @@
 //! one mask can be compared with several others (temporal Hausdorff between neighbouring
 //! frames) with a single distance transform.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 
-use crate::morph::{EdtWorkspace, StructuringElement, boundary, squared_distance_to};
+use crate::morph::{EdtWorkspace, squared_distance_flat};
 
 /// Boundary of one non-empty mask and the squared distance of every pixel to it.
 #[derive(Debug, Clone)]
@@ -17,34 +17,51 @@ pub struct Surface {
     /// Flat (row-major) indices of the boundary pixels.
     boundary: Vec<usize>,
     /// Squared distance (mm²) of every pixel to the nearest boundary pixel, row-major.
-    sq_dist: Array2<f64>,
+    sq_dist: Vec<f64>,
 }
 
 impl Surface {
     /// `None` when the mask is empty (MedPy raises there).
     pub fn new(mask: &ArrayView2<bool>, spacing: [f64; 2], ws: &mut EdtWorkspace) -> Option<Self> {
-        if !mask.iter().any(|&v| v) {
+        let (h, w) = mask.dim();
+        let flat: Vec<bool> = mask.iter().copied().collect();
+        // Surface: mask pixels with a 4-neighbour outside the mask or the image (one erosion with
+        // the cross, outside = background).
+        let mut edge = vec![false; h * w];
+        let mut boundary = Vec::new();
+        for r in 0..h {
+            for c in 0..w {
+                let i = r * w + c;
+                if !flat[i] {
+                    continue;
+                }
+                let inner = r > 0
+                    && r + 1 < h
+                    && c > 0
+                    && c + 1 < w
+                    && flat[i - 1]
+                    && flat[i + 1]
+                    && flat[i - w]
+                    && flat[i + w];
+                if !inner {
+                    edge[i] = true;
+                    boundary.push(i);
+                }
+            }
+        }
+        if boundary.is_empty() {
             return None;
         }
-        let edge = boundary(mask, StructuringElement::Cross);
-        let idx: Vec<usize> = edge
-            .iter()
-            .enumerate()
-            .filter_map(|(i, &b)| b.then_some(i))
-            .collect();
-        let sq_dist = squared_distance_to(&edge.view(), spacing, ws);
-        Some(Surface {
-            boundary: idx,
-            sq_dist,
-        })
+        let sq_dist = squared_distance_flat(&edge, h, w, spacing, ws);
+        Some(Surface { boundary, sq_dist })
     }
 
-    /// Squared distances from each of `self`'s boundary pixels to `other`'s boundary.
+    /// Squared distances from each of `self`'s boundary pixels to `other`'s boundary (both on
+    /// the same grid).
     fn sq_distances_to<'a>(&'a self, other: &'a Surface) -> impl Iterator<Item = f64> + 'a {
-        let flat = other.sq_dist.as_slice_memory_order();
         self.boundary
             .iter()
-            .map(move |&i| flat.map_or(f64::INFINITY, |f| f[i]))
+            .map(move |&i| other.sq_dist.get(i).copied().unwrap_or(f64::INFINITY))
     }
 
     /// Largest distance from `self`'s boundary to `other`'s (directed Hausdorff), in mm.
@@ -63,23 +80,33 @@ impl Surface {
         let mut all: Vec<f64> = self
             .sq_distances_to(other)
             .chain(other.sq_distances_to(self))
-            .map(f64::sqrt)
             .collect();
-        percentile(&mut all, 95.0)
+        // Squared distances have the same order; interpolate between the roots.
+        percentile_with(&mut all, 95.0, f64::sqrt)
     }
 }
 
-/// NumPy's default (`linear`) percentile; sorts `values` in place. NaN for an empty slice.
-pub fn percentile(values: &mut [f64], q: f64) -> f64 {
+/// NumPy's `linear` percentile of `f(v)` for a monotone `f`, selecting the two order statistics
+/// it needs in linear time (reorders `values`). NaN for an empty slice.
+fn percentile_with(values: &mut [f64], q: f64, f: impl Fn(f64) -> f64) -> f64 {
     if values.is_empty() {
         return f64::NAN;
     }
-    values.sort_by(f64::total_cmp);
     let pos = q / 100.0 * (values.len() - 1) as f64;
     let lo = pos.floor() as usize;
-    let hi = pos.ceil() as usize;
-    let frac = pos - lo as f64;
-    values[lo] + (values[hi] - values[lo]) * frac
+    let (_, &mut v_lo, upper) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    let v_hi = if pos > lo as f64 {
+        upper.iter().copied().fold(f64::INFINITY, f64::min)
+    } else {
+        v_lo
+    };
+    let (a, b) = (f(v_lo), f(v_hi));
+    a + (b - a) * (pos - lo as f64)
+}
+
+/// NumPy's default (`linear`) percentile; reorders `values`. NaN for an empty slice.
+pub fn percentile(values: &mut [f64], q: f64) -> f64 {
+    percentile_with(values, q, |v| v)
 }
 
 /// MedPy `hd(a, b, spacing)`: `None` when either mask is empty.
@@ -101,6 +128,7 @@ pub fn hausdorff95(a: &ArrayView2<bool>, b: &ArrayView2<bool>, spacing: [f64; 2]
 #[cfg(test)]
 mod tests {
     use super::*;
+    use ndarray::Array2;
 
     fn rect(
         h: usize,

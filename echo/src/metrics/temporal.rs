@@ -15,14 +15,14 @@
 //! flags it, contrary to its intent; we flag every interior frame there too. An all-zero
 //! signal (e.g. no LV anywhere) normalises to NaN and flags nothing, as in the original.
 
-use ndarray::{ArrayView3, Axis};
+use ndarray::{Array2, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::landmarks::{lv_base_width, lv_length};
+use super::landmarks::{base_width, length, lv_apex, lv_base_points};
 use super::surface::Surface;
 use super::{Structure, check_spacing};
 use crate::Result;
-use crate::morph::EdtWorkspace;
+use crate::morph::{EdtWorkspace, Window};
 use crate::types::{LV, MYO};
 
 /// The eight attribute signals of method.md 6.2.
@@ -130,8 +130,14 @@ fn alternating(n: usize) -> Vec<f64> {
     (0..n).map(|i| if i % 2 == 0 { 1.0 } else { 0.0 }).collect()
 }
 
-/// Per-frame signal of a measured attribute; `None` when it fails on any frame.
-fn measure(seq: &ArrayView3<u8>, attribute: Attribute, spacing: [f64; 2]) -> Option<Vec<f64>> {
+/// Per-frame signal of a measured attribute; `None` when it fails on any frame. `base` holds the
+/// LV base points of every frame (shared by the width and the length).
+fn measure(
+    seq: &ArrayView3<u8>,
+    attribute: Attribute,
+    spacing: [f64; 2],
+    base: &[Option<[[usize; 2]; 2]>],
+) -> Option<Vec<f64>> {
     let frames = seq.axis_iter(Axis(0));
     let area = spacing[0] * spacing[1];
     let count = |f: &ndarray::ArrayView2<u8>, l: u8| f.iter().filter(|&&v| v == l).count() as f64;
@@ -142,8 +148,14 @@ fn measure(seq: &ArrayView3<u8>, attribute: Attribute, spacing: [f64; 2]) -> Opt
             let axis = usize::from(attribute == Attribute::EpiCenterY);
             Some(frames.map(|f| centre_of_mass(&f, axis)).collect())
         }
-        Attribute::LvBaseWidth => frames.map(|f| lv_base_width(&f, spacing)).collect(),
-        Attribute::LvLength => frames.map(|f| lv_length(&f, spacing)).collect(),
+        Attribute::LvBaseWidth => base
+            .iter()
+            .map(|p| p.map(|p| base_width(p, spacing)))
+            .collect(),
+        Attribute::LvLength => frames
+            .zip(base)
+            .map(|(f, p)| Some(length((*p)?, lv_apex(&f)?, spacing)))
+            .collect(),
         Attribute::HdFramesMyo => temporal_hausdorff(seq, Structure::Myo, spacing),
         Attribute::HdFramesEpi => temporal_hausdorff(seq, Structure::Epi, spacing),
     }
@@ -175,9 +187,19 @@ pub fn temporal_hausdorff(
 ) -> Option<Vec<f64>> {
     let mut ws = EdtWorkspace::new();
     let n = seq.len_of(Axis(0));
-    let surfaces: Option<Vec<Surface>> = seq
-        .axis_iter(Axis(0))
-        .map(|f| Surface::new(&structure.mask(&f).view(), spacing, &mut ws))
+    if n == 0 {
+        return Some(Vec::new());
+    }
+    let (h, w) = (seq.len_of(Axis(1)), seq.len_of(Axis(2)));
+    let masks: Vec<Array2<bool>> = seq.axis_iter(Axis(0)).map(|f| structure.mask(&f)).collect();
+    // One window around the structure in every frame keeps the distances exact (morph::window).
+    let win = masks
+        .iter()
+        .filter_map(|m| Window::around(h, w, 1, |r, c| m[[r, c]]))
+        .reduce(|a, b| a.union(&b))?;
+    let surfaces: Option<Vec<Surface>> = masks
+        .iter()
+        .map(|m| Surface::new(&win.view(&m.view()), spacing, &mut ws))
         .collect();
     let surfaces = surfaces?;
     let pair: Vec<f64> = surfaces.windows(2).map(|w| w[0].hausdorff(&w[1])).collect();
@@ -207,9 +229,10 @@ pub fn check_temporal_validity_with(
     let n = seq.len_of(Axis(0));
     let mut any_flag = vec![false; n];
     let mut attributes = Vec::with_capacity(Attribute::ALL.len());
+    let base: Vec<_> = seq.axis_iter(Axis(0)).map(|f| lv_base_points(&f)).collect();
     for attribute in Attribute::ALL {
         let thr = threshold(attribute);
-        let measured = measure(seq, attribute, spacing);
+        let measured = measure(seq, attribute, spacing, &base);
         let measure_failed = measured.is_none();
         let signal = measured.unwrap_or_else(|| alternating(n));
         let score = if attribute.is_raw() && !measure_failed {

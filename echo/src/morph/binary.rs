@@ -16,27 +16,6 @@ pub enum StructuringElement {
     Cross,
 }
 
-impl StructuringElement {
-    fn offsets(self) -> &'static [(isize, isize)] {
-        const SQUARE: [(isize, isize); 9] = [
-            (-1, -1),
-            (-1, 0),
-            (-1, 1),
-            (0, -1),
-            (0, 0),
-            (0, 1),
-            (1, -1),
-            (1, 0),
-            (1, 1),
-        ];
-        const CROSS: [(isize, isize); 5] = [(-1, 0), (0, -1), (0, 0), (0, 1), (1, 0)];
-        match self {
-            StructuringElement::Square => &SQUARE,
-            StructuringElement::Cross => &CROSS,
-        }
-    }
-}
-
 /// Value of the pixels outside the image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Border {
@@ -46,42 +25,9 @@ pub enum Border {
     Foreground,
 }
 
-/// One erosion (`erode = true`) or dilation step into `out`.
-fn step(
-    src: &ArrayView2<bool>,
-    out: &mut Array2<bool>,
-    se: StructuringElement,
-    border: Border,
-    erode: bool,
-) {
-    let (h, w) = src.dim();
-    let outside = border == Border::Foreground;
-    let offsets = se.offsets();
-    for r in 0..h {
-        for c in 0..w {
-            // Erosion: all neighbours set; dilation: any neighbour set.
-            let mut acc = erode;
-            for &(dr, dc) in offsets {
-                let (nr, nc) = (r as isize + dr, c as isize + dc);
-                let v = if nr < 0 || nc < 0 || nr >= h as isize || nc >= w as isize {
-                    outside
-                } else {
-                    src[[nr as usize, nc as usize]]
-                };
-                if erode && !v {
-                    acc = false;
-                    break;
-                }
-                if !erode && v {
-                    acc = true;
-                    break;
-                }
-            }
-            out[[r, c]] = acc;
-        }
-    }
-}
-
+/// Erosion (`erode = true`) or dilation repeated `iterations` times, on a grid padded with a
+/// one-pixel border holding the outside value (no bounds checks in the loops; the 3×3 square is
+/// applied separably, rows then columns).
 fn repeat(
     mask: &ArrayView2<bool>,
     se: StructuringElement,
@@ -89,13 +35,52 @@ fn repeat(
     border: Border,
     erode: bool,
 ) -> Array2<bool> {
-    let mut current = mask.to_owned();
-    let mut next = Array2::from_elem(mask.dim(), false);
-    for _ in 0..iterations {
-        step(&current.view(), &mut next, se, border, erode);
-        std::mem::swap(&mut current, &mut next);
+    let (h, w) = mask.dim();
+    if iterations == 0 || h == 0 || w == 0 {
+        return mask.to_owned();
     }
-    current
+    let outside = border == Border::Foreground;
+    let pw = w + 2;
+    let mut grid = vec![outside; (h + 2) * pw];
+    for (r, row) in mask.rows().into_iter().enumerate() {
+        let base = (r + 1) * pw + 1;
+        for (c, &v) in row.iter().enumerate() {
+            grid[base + c] = v;
+        }
+    }
+    let mut next = grid.clone();
+    let mut tmp = grid.clone();
+    let op3 = |a: bool, b: bool, c: bool| if erode { a && b && c } else { a || b || c };
+    for _ in 0..iterations {
+        match se {
+            StructuringElement::Square => {
+                for r in 0..h + 2 {
+                    for i in r * pw + 1..r * pw + 1 + w {
+                        tmp[i] = op3(grid[i - 1], grid[i], grid[i + 1]);
+                    }
+                }
+                for r in 1..=h {
+                    for i in r * pw + 1..r * pw + 1 + w {
+                        next[i] = op3(tmp[i - pw], tmp[i], tmp[i + pw]);
+                    }
+                }
+            }
+            StructuringElement::Cross => {
+                for r in 1..=h {
+                    for i in r * pw + 1..r * pw + 1 + w {
+                        let v = op3(grid[i - 1], grid[i], grid[i + 1]);
+                        next[i] = op3(v, grid[i - pw], grid[i + pw]);
+                    }
+                }
+            }
+        }
+        std::mem::swap(&mut grid, &mut next);
+    }
+    let mut out = Vec::with_capacity(h * w);
+    for r in 1..=h {
+        out.extend_from_slice(&grid[r * pw + 1..r * pw + 1 + w]);
+    }
+    Array2::from_shape_vec((h, w), out).unwrap_or_else(|_| mask.to_owned())
 }
 
 /// Binary erosion repeated `iterations` times (0 returns a copy).

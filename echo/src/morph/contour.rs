@@ -5,18 +5,12 @@
 //! point at the end. Points are `[row, col]` in pixel units, interpolated on the pixel grid.
 //! The method uses it at level 0.9 to find the LV apex (method.md 6.2, `lv_length`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use ndarray::ArrayView2;
 
-/// A point where the contour crosses a grid edge; identified by the edge so that two squares
-/// sharing an edge produce the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-struct EdgeKey {
-    row: u32,
-    col: u32,
-    vertical: bool,
-}
+/// Sentinel of the dense edge maps.
+const NONE: usize = usize::MAX;
 
 /// Contours of `mask` at `level` (0 < level < 1 for a binary mask: the crossing lies `level`
 /// of the way from the outside pixel to the inside pixel).
@@ -33,8 +27,11 @@ pub fn find_contours(mask: &ArrayView2<bool>, level: f64) -> Vec<Vec<[f64; 2]>> 
             (level - from) / (to - from)
         }
     };
-    let mut points: HashMap<EdgeKey, [f64; 2]> = HashMap::new();
-    let mut segments: Vec<(EdgeKey, EdgeKey)> = Vec::new();
+    // A crossing point is identified by its grid edge, so that two squares sharing an edge give
+    // the same key: horizontal edge (r, c)-(r, c+1) → r·w + c, vertical (r, c)-(r+1, c) →
+    // h·w + r·w + c.
+    let mut points = vec![[f64::NAN; 2]; 2 * h * w];
+    let mut segments: Vec<(usize, usize)> = Vec::new();
     for r0 in 0..h - 1 {
         for c0 in 0..w - 1 {
             let (r1, c1) = (r0 + 1, c0 + 1);
@@ -46,27 +43,14 @@ pub fn find_contours(mask: &ArrayView2<bool>, level: f64) -> Vec<Vec<[f64; 2]>> 
             if case == 0 || case == 15 {
                 continue;
             }
-            let key = |row: usize, col: usize, vertical: bool| EdgeKey {
-                row: row as u32,
-                col: col as u32,
-                vertical,
-            };
-            let top = key(r0, c0, false);
-            let bottom = key(r1, c0, false);
-            let left = key(r0, c0, true);
-            let right = key(r0, c1, true);
-            points
-                .entry(top)
-                .or_insert([r0 as f64, c0 as f64 + fraction(ul, ur)]);
-            points
-                .entry(bottom)
-                .or_insert([r1 as f64, c0 as f64 + fraction(ll, lr)]);
-            points
-                .entry(left)
-                .or_insert([r0 as f64 + fraction(ul, ll), c0 as f64]);
-            points
-                .entry(right)
-                .or_insert([r0 as f64 + fraction(ur, lr), c1 as f64]);
+            let top = r0 * w + c0;
+            let bottom = r1 * w + c0;
+            let left = h * w + r0 * w + c0;
+            let right = h * w + r0 * w + c1;
+            points[top] = [r0 as f64, c0 as f64 + fraction(ul, ur)];
+            points[bottom] = [r1 as f64, c0 as f64 + fraction(ll, lr)];
+            points[left] = [r0 as f64 + fraction(ul, ll), c0 as f64];
+            points[right] = [r0 as f64 + fraction(ur, lr), c1 as f64];
             // Segments run with the low values on their left; saddles (6, 9) connect the low
             // values ("fully_connected='low'").
             match case {
@@ -93,71 +77,74 @@ pub fn find_contours(mask: &ArrayView2<bool>, level: f64) -> Vec<Vec<[f64; 2]>> 
             }
         }
     }
-    assemble(&segments)
+    assemble(&segments, points.len())
         .into_iter()
-        .map(|c| {
-            c.into_iter()
-                .filter_map(|k| points.get(&k).copied())
-                .collect()
-        })
+        .map(|c| c.into_iter().map(|k| points[k]).collect())
         .collect()
 }
 
-/// Joins oriented segments into contours, as scikit-image's `_assemble_contours`.
-fn assemble(segments: &[(EdgeKey, EdgeKey)]) -> Vec<VecDeque<EdgeKey>> {
-    let mut contours: Vec<Option<VecDeque<EdgeKey>>> = Vec::new();
-    let mut starts: HashMap<EdgeKey, usize> = HashMap::new();
-    let mut ends: HashMap<EdgeKey, usize> = HashMap::new();
+/// Joins oriented segments into contours, as scikit-image's `_assemble_contours`; `n_keys`
+/// bounds the point keys.
+fn assemble(segments: &[(usize, usize)], n_keys: usize) -> Vec<VecDeque<usize>> {
+    let mut contours: Vec<Option<VecDeque<usize>>> = Vec::new();
+    // Contour starting / ending at each key.
+    let mut starts = vec![NONE; n_keys];
+    let mut ends = vec![NONE; n_keys];
+    let take = |map: &mut Vec<usize>, k: usize| std::mem::replace(&mut map[k], NONE);
     for &(from, to) in segments {
-        let tail = starts.remove(&to);
-        let head = ends.remove(&from);
-        match (tail, head) {
-            (Some(t), Some(h)) if t == h => {
-                if let Some(c) = contours[h].as_mut() {
+        let tail = take(&mut starts, to);
+        let head = take(&mut ends, from);
+        match (tail != NONE, head != NONE) {
+            (true, true) if tail == head => {
+                if let Some(c) = contours[head].as_mut() {
                     c.push_back(to);
                 }
             }
-            (Some(t), Some(h)) => {
+            (true, true) => {
                 // Keep the contour created first; append/prepend the other to it.
-                let (keep, other) = if t > h { (h, t) } else { (t, h) };
+                let (keep, other) = if tail > head {
+                    (head, tail)
+                } else {
+                    (tail, head)
+                };
                 let Some(other_c) = contours[other].take() else {
                     continue;
                 };
                 let Some(keep_c) = contours[keep].as_mut() else {
                     continue;
                 };
-                if t > h {
+                if tail > head {
                     keep_c.extend(other_c);
                 } else {
-                    if let Some(front) = other_c.front() {
-                        starts.remove(front);
+                    if let Some(&front) = other_c.front() {
+                        starts[front] = NONE;
                     }
                     for k in other_c.into_iter().rev() {
                         keep_c.push_front(k);
                     }
                 }
                 if let (Some(&f), Some(&b)) = (keep_c.front(), keep_c.back()) {
-                    starts.insert(f, keep);
-                    ends.insert(b, keep);
+                    starts[f] = keep;
+                    ends[b] = keep;
                 }
             }
-            (None, None) => {
+            (false, false) => {
                 let id = contours.len();
                 contours.push(Some(VecDeque::from([from, to])));
-                starts.insert(from, id);
-                ends.insert(to, id);
+                starts[from] = id;
+                ends[to] = id;
             }
-            (Some(t), None) => {
-                if let Some(c) = contours[t].as_mut() {
+            (true, false) => {
+                if let Some(c) = contours[tail].as_mut() {
                     c.push_front(from);
                 }
-                starts.insert(from, t);
+                starts[from] = tail;
             }
-            (None, Some(h)) => {
-                if let Some(c) = contours[h].as_mut() {
+            (false, true) => {
+                if let Some(c) = contours[head].as_mut() {
                     c.push_back(to);
                 }
-                ends.insert(to, h);
+                ends[to] = head;
             }
         }
     }

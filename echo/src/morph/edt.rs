@@ -83,25 +83,54 @@ pub fn squared_distance_to(
     ws: &mut EdtWorkspace,
 ) -> Array2<f64> {
     let (h, w) = features.dim();
-    let mut grid = Array2::<f64>::from_elem((h, w), f64::INFINITY);
-    // Pass 1: along rows (axis 0) in each column.
-    for c in 0..w {
-        ws.line.clear();
-        ws.line
-            .extend((0..h).map(|r| if features[[r, c]] { 0.0 } else { f64::INFINITY }));
-        ws.transform_line(h, spacing[0]);
-        for r in 0..h {
-            grid[[r, c]] = ws.out[r];
+    let flat: Vec<bool> = features.iter().copied().collect();
+    let grid = squared_distance_flat(&flat, h, w, spacing, ws);
+    Array2::from_shape_vec((h, w), grid).unwrap_or_else(|_| Array2::zeros((h, w)))
+}
+
+/// [`squared_distance_to`] on a row-major `h × w` slice, returning a row-major vector.
+pub fn squared_distance_flat(
+    features: &[bool],
+    h: usize,
+    w: usize,
+    spacing: [f64; 2],
+    ws: &mut EdtWorkspace,
+) -> Vec<f64> {
+    let mut grid = vec![f64::INFINITY; h * w];
+    // Pass 1: distance along each column to the nearest feature (two sweeps, row-major).
+    let mut nearest = vec![usize::MAX; w];
+    for r in 0..h {
+        let (f_row, g_row) = (&features[r * w..(r + 1) * w], &mut grid[r * w..(r + 1) * w]);
+        for c in 0..w {
+            if f_row[c] {
+                nearest[c] = r;
+            }
+            if nearest[c] != usize::MAX {
+                let d = (r - nearest[c]) as f64 * spacing[0];
+                g_row[c] = d * d;
+            }
+        }
+    }
+    nearest.fill(usize::MAX);
+    for r in (0..h).rev() {
+        let (f_row, g_row) = (&features[r * w..(r + 1) * w], &mut grid[r * w..(r + 1) * w]);
+        for c in 0..w {
+            if f_row[c] {
+                nearest[c] = r;
+            }
+            if nearest[c] != usize::MAX {
+                let d = (nearest[c] - r) as f64 * spacing[0];
+                g_row[c] = g_row[c].min(d * d);
+            }
         }
     }
     // Pass 2: along columns (axis 1) in each row.
     for r in 0..h {
+        let row = &mut grid[r * w..(r + 1) * w];
         ws.line.clear();
-        ws.line.extend(grid.row(r).iter().copied());
+        ws.line.extend_from_slice(row);
         ws.transform_line(w, spacing[1]);
-        for c in 0..w {
-            grid[[r, c]] = ws.out[c];
-        }
+        row.copy_from_slice(&ws.out);
     }
     grid
 }

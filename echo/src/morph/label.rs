@@ -74,37 +74,63 @@ impl Components {
 /// Labels the connected components of `mask` (pixels that are `true`).
 pub fn label(mask: &ArrayView2<bool>, connectivity: Connectivity) -> Components {
     let (h, w) = mask.dim();
-    let mut labels = Array2::<u32>::zeros((h, w));
+    let (flat, sizes) = label_flat(mask, connectivity);
+    let labels = Array2::from_shape_vec((h, w), flat).unwrap_or_else(|_| Array2::zeros((h, w)));
+    Components { labels, sizes }
+}
+
+/// Flat (row-major) labels and component sizes. The mask is copied into a grid with a one-pixel
+/// `false` border so that neighbours never fall outside it.
+pub(crate) fn label_flat(
+    mask: &ArrayView2<bool>,
+    connectivity: Connectivity,
+) -> (Vec<u32>, Vec<usize>) {
+    let (h, w) = mask.dim();
+    let pw = w + 2;
+    let mut grid = vec![false; (h + 2) * pw];
+    for (r, row) in mask.rows().into_iter().enumerate() {
+        let base = (r + 1) * pw + 1;
+        for (c, &v) in row.iter().enumerate() {
+            grid[base + c] = v;
+        }
+    }
+    let offsets: Vec<isize> = connectivity
+        .offsets()
+        .iter()
+        .map(|&(dr, dc)| dr * pw as isize + dc)
+        .collect();
+    let mut padded_labels = vec![0u32; grid.len()];
     let mut sizes = Vec::new();
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let offsets = connectivity.offsets();
+    let mut stack: Vec<usize> = Vec::new();
     for r in 0..h {
         for c in 0..w {
-            if !mask[[r, c]] || labels[[r, c]] != 0 {
+            let start = (r + 1) * pw + c + 1;
+            if !grid[start] || padded_labels[start] != 0 {
                 continue;
             }
             let id = sizes.len() as u32 + 1;
-            labels[[r, c]] = id;
-            stack.push((r, c));
+            padded_labels[start] = id;
+            stack.push(start);
             let mut size = 0usize;
-            while let Some((pr, pc)) = stack.pop() {
+            while let Some(p) = stack.pop() {
                 size += 1;
-                for &(dr, dc) in offsets {
-                    let (nr, nc) = (pr as isize + dr, pc as isize + dc);
-                    if nr < 0 || nc < 0 || nr >= h as isize || nc >= w as isize {
-                        continue;
-                    }
-                    let (nr, nc) = (nr as usize, nc as usize);
-                    if mask[[nr, nc]] && labels[[nr, nc]] == 0 {
-                        labels[[nr, nc]] = id;
-                        stack.push((nr, nc));
+                for &o in &offsets {
+                    let q = (p as isize + o) as usize;
+                    if grid[q] && padded_labels[q] == 0 {
+                        padded_labels[q] = id;
+                        stack.push(q);
                     }
                 }
             }
             sizes.push(size);
         }
     }
-    Components { labels, sizes }
+    let mut flat = Vec::with_capacity(h * w);
+    for r in 0..h {
+        let base = (r + 1) * pw + 1;
+        flat.extend_from_slice(&padded_labels[base..base + w]);
+    }
+    (flat, sizes)
 }
 
 /// Number of connected components of `mask`.
@@ -143,42 +169,43 @@ pub fn remove_small_objects(
 /// with `background_connectivity`: the holes of the mask.
 pub fn holes(mask: &ArrayView2<bool>, background_connectivity: Connectivity) -> Array2<bool> {
     let (h, w) = mask.dim();
-    // `outside[p]` = background pixel connected to the border.
-    let mut outside = Array2::<bool>::from_elem((h, w), false);
-    if h == 0 || w == 0 {
-        return outside;
-    }
-    let mut stack: Vec<(usize, usize)> = Vec::new();
-    let seed = |r: usize, c: usize, outside: &mut Array2<bool>, stack: &mut Vec<_>| {
-        if !mask[[r, c]] && !outside[[r, c]] {
-            outside[[r, c]] = true;
-            stack.push((r, c));
+    // Padded grid with a background ring: flooding the background from the ring's corner
+    // reaches exactly the background connected to the image border.
+    let pw = w + 2;
+    let mut blocked = vec![false; (h + 2) * pw];
+    for (r, row) in mask.rows().into_iter().enumerate() {
+        let base = (r + 1) * pw + 1;
+        for (c, &v) in row.iter().enumerate() {
+            blocked[base + c] = v;
         }
-    };
-    for c in 0..w {
-        seed(0, c, &mut outside, &mut stack);
-        seed(h - 1, c, &mut outside, &mut stack);
     }
-    for r in 0..h {
-        seed(r, 0, &mut outside, &mut stack);
-        seed(r, w - 1, &mut outside, &mut stack);
-    }
-    let offsets = background_connectivity.offsets();
-    while let Some((r, c)) = stack.pop() {
-        for &(dr, dc) in offsets {
-            let (nr, nc) = (r as isize + dr, c as isize + dc);
-            if nr < 0 || nc < 0 || nr >= h as isize || nc >= w as isize {
+    let offsets: Vec<isize> = background_connectivity
+        .offsets()
+        .iter()
+        .map(|&(dr, dc)| dr * pw as isize + dc)
+        .collect();
+    let n = blocked.len() as isize;
+    blocked[0] = true;
+    let mut stack = vec![0usize];
+    while let Some(p) = stack.pop() {
+        for &o in &offsets {
+            let q = p as isize + o;
+            // The ring keeps the walk inside the grid except across its own left/right edges,
+            // which only ever lead to other ring cells (also background): harmless.
+            if q < 0 || q >= n {
                 continue;
             }
-            let (nr, nc) = (nr as usize, nc as usize);
-            if !mask[[nr, nc]] && !outside[[nr, nc]] {
-                outside[[nr, nc]] = true;
-                stack.push((nr, nc));
+            let q = q as usize;
+            if !blocked[q] {
+                blocked[q] = true;
+                stack.push(q);
             }
         }
     }
-    let mut out = outside;
-    out.zip_mut_with(mask, |o, &m| *o = !*o && !m);
+    let mut out = Array2::<bool>::from_elem((h, w), false);
+    for ((r, c), o) in out.indexed_iter_mut() {
+        *o = !blocked[(r + 1) * pw + c + 1];
+    }
     out
 }
 

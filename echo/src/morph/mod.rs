@@ -1,6 +1,7 @@
 //! Morphology on 2-D masks and label frames (pure `ndarray`, no allocation in inner loops):
 //! connected components (`label`), erosion/dilation/boundaries (`binary`), the exact
-//! Euclidean distance transform (`edt`), marching-squares contours (`contour`), and the
+//! Euclidean distance transform (`edt`), marching-squares contours (`contour`), bounding
+//! windows to work on crops (`window`), and the
 //! label-map clean-ups of the method (`clean`: the morphological fix of method.md 4.2.1 and
 //! the largest-foreground-blob cleanup of 7.1).
 //!
@@ -12,17 +13,19 @@ pub mod clean;
 pub mod contour;
 pub mod edt;
 pub mod label;
+pub mod window;
 
 pub use binary::{Border, StructuringElement, boundary, dilate, erode};
 pub use clean::{
     clean_frame, clean_sequence, keep_largest_foreground, keep_largest_foreground_sequence,
 };
 pub use contour::find_contours;
-pub use edt::{EdtWorkspace, distance_to, edt, squared_distance_to};
+pub use edt::{EdtWorkspace, distance_to, edt, squared_distance_flat, squared_distance_to};
 pub use label::{
     Components, Connectivity, count_components, fill_holes, holes, label, largest_component,
     remove_small_objects,
 };
+pub use window::Window;
 
 /// Test helper: sets a rectangle of a 2-D array (ndarray's `s!` macro cannot be used under the
 /// workspace's `forbid(unsafe_code)`).
