@@ -365,8 +365,14 @@ fn failing_node_is_reported_and_its_dependants_never_run(d: &Path, out: Output) 
     assert_eq!(out.status.code(), Some(1), "{}", show(&out));
     let root = root_of(&out);
     let err = text(&out.stderr);
+    // The final table (after the submission summary and the progress lines).
+    let table = err
+        .split("SLURM jobs of pipeline")
+        .nth(1)
+        .unwrap_or_default();
     let row = |node: &str| {
-        err.lines()
+        table
+            .lines()
             .find(|l| l.split_whitespace().nth(1) == Some(node))
             .unwrap_or_default()
             .to_string()

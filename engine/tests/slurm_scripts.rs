@@ -41,7 +41,10 @@ fn jobs(overrides: &[&str], sweep: bool) -> Vec<LaunchJob> {
             let plan = Plan::build(&spec, &engine::toy::TOY).expect("plans");
             LaunchJob {
                 index: i,
-                dir: PathBuf::from(format!("/shared/runs/{i}_{}", config::override_dirname(&o))),
+                dir: PathBuf::from(
+                    format!("/shared/runs/{i}_{}", config::override_dirname(&o))
+                        .trim_end_matches('_'),
+                ),
                 overrides: o,
                 plan,
             }

@@ -60,7 +60,8 @@ pub fn run(
         .map(|s| s.runtime.launcher)
         .collect();
     if launchers.iter().all(|l| *l == Launcher::Local) {
-        if opts.dry_run {
+        // With no job that composes, the local path reports the config errors.
+        if opts.dry_run && !launchers.is_empty() {
             return Err(CliError::User("--dry-run writes cluster job scripts, so it needs runtime.launcher = \"slurm\" (e.g. `launcher=slurm` where the pipeline declares that alias, or ++runtime.launcher=slurm)".into()));
         }
         // Local runs (and jobs that do not compose, whose errors the local path reports).
