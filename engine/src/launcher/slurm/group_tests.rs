@@ -51,7 +51,10 @@ fn nothing_done(_: &PlannedNode) -> bool {
     false
 }
 
-fn summary(l: &Layout) -> Vec<(String, usize, Vec<(usize, DepKind)>)> {
+/// (instance id, number of tasks, dependencies as (upstream group, kind)) of one group.
+type Shape = (String, usize, Vec<(usize, DepKind)>);
+
+fn summary(l: &Layout) -> Vec<Shape> {
     l.groups
         .iter()
         .map(|g| {
