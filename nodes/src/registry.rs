@@ -40,6 +40,14 @@ macro_rules! kinds {
 
 kinds! {
     Simulate => simulate,
+    Load => load,
+    DropLabels => drop_labels,
+    TrainSupervised => train_supervised,
+    Checkpoint => checkpoint,
+    Predict => predict,
+    Evaluate => evaluate,
+    EvaluateNifti => evaluate_nifti,
+    Export => export,
 }
 
 /// The registry handed to the engine.
@@ -59,15 +67,35 @@ impl Registry for Rl4segRegistry {
     fn resolve(&self, kind: &str, raw: toml::Table) -> Result<toml::Table, Vec<ConfigIssue>> {
         match Kind::from_name(kind) {
             Some(k) => k.resolve(raw),
-            None => Err(vec![ConfigIssue { path: String::new(), message: format!("unknown node kind `{kind}`") }]),
+            None => Err(vec![ConfigIssue {
+                path: String::new(),
+                message: format!("unknown node kind `{kind}`"),
+            }]),
         }
     }
 
     fn schema(&self, kind: &str) -> serde_json::Value {
-        Kind::from_name(kind).map(Kind::schema).unwrap_or(serde_json::Value::Null)
+        Kind::from_name(kind)
+            .map(Kind::schema)
+            .unwrap_or(serde_json::Value::Null)
     }
 
-    fn run(&self, kind: &str, config: &toml::Table, ctx: &NodeContext) -> Result<Metrics, NodeError> {
-        Kind::from_name(kind).ok_or_else(|| unknown(kind))?.run(config, ctx)
+    fn run(
+        &self,
+        kind: &str,
+        config: &toml::Table,
+        ctx: &NodeContext,
+    ) -> Result<Metrics, NodeError> {
+        Kind::from_name(kind)
+            .ok_or_else(|| unknown(kind))?
+            .run(config, ctx)
+    }
+
+    fn external_fingerprint(
+        &self,
+        kind: &str,
+        config: &toml::Table,
+    ) -> Result<Option<String>, NodeError> {
+        crate::fingerprint::of_kind(kind, config)
     }
 }

@@ -3,9 +3,10 @@
 //! configurable domain so that several domains differ the way scanners and image quality do.
 //!
 //! A case is built in millimetres and rasterised at the end: the sector (`geometry`), the
-//! end-diastolic heart (`anatomy`), its motion over one or more cycles and the map from each
-//! frame back to end-diastolic material points (`motion`), the per-case random fields
-//! (`speckle`) and the B-mode image formation (`image`). Every case is a pure function of
+//! end-diastolic heart (`anatomy`, with chamber `profile`s), its motion over one or more cycles
+//! and the map from each frame back to end-diastolic material points (`motion`), the valve
+//! leaflets (`valves`), the per-case random fields (`speckle`) and the B-mode image formation
+//! (`image`, with separable `filters`). Every case is a pure function of
 //! `(config, seed, index)`, so cases can be made in parallel and one case can be remade alone.
 //!
 //! ```no_run
@@ -19,10 +20,13 @@
 mod anatomy;
 mod config;
 mod domain;
+mod filters;
 mod geometry;
 mod image;
 mod motion;
+mod profile;
 mod speckle;
+mod valves;
 
 use ndarray::Array3;
 use rand::{Rng, SeedableRng};

@@ -3,7 +3,7 @@
 //! `((H−1)/2, (W−1)/2)`, positive = counter-clockwise on screen, nearest with round-half-even,
 //! fill 0), and general affine warps for training augmentation (bilinear or nearest).
 
-use ndarray::{Array3, Zip};
+use ndarray::Array3;
 
 /// An affine map from output pixel coordinates to source pixel coordinates, both relative to
 /// the frame centre, `x` along W (columns), `y` along H (rows, downwards):
@@ -59,54 +59,108 @@ fn centre(h: usize, w: usize) -> [f64; 2] {
 /// Shifts every frame by `dy` rows and `dx` columns: `out[r, c] = in[r − dy, c − dx]`, 0 where
 /// that falls outside (the original's pad-one-side, crop-the-other translation).
 pub fn shift<T: Copy + Default>(a: &Array3<T>, dy: i64, dx: i64) -> Array3<T> {
-    let (_, h, w) = a.dim();
-    let mut out = Array3::<T>::from_elem(a.raw_dim(), T::default());
-    Zip::indexed(&mut out).for_each(|(t, r, c), o| {
-        let (sr, sc) = (r as i64 - dy, c as i64 - dx);
-        if sr >= 0 && sc >= 0 && (sr as usize) < h && (sc as usize) < w {
-            *o = a[[t, sr as usize, sc as usize]];
+    let (t, h, w) = a.dim();
+    let src = a.as_standard_layout();
+    let src = src.as_slice().unwrap_or(&[]);
+    let mut out = vec![T::default(); t * h * w];
+    // Columns that survive the horizontal shift.
+    let c_lo = (dx.max(0) as usize).min(w);
+    let c_hi = (w as i64 + dx.min(0)).max(0) as usize;
+    if c_lo < c_hi && !src.is_empty() {
+        for k in 0..t {
+            for r in 0..h {
+                let sr = r as i64 - dy;
+                if sr < 0 || sr >= h as i64 {
+                    continue;
+                }
+                let dst0 = (k * h + r) * w;
+                let src0 = (k * h + sr as usize) * w;
+                let sc_lo = (c_lo as i64 - dx) as usize;
+                out[dst0 + c_lo..dst0 + c_hi]
+                    .copy_from_slice(&src[src0 + sc_lo..src0 + sc_lo + (c_hi - c_lo)]);
+            }
         }
-    });
-    out
+    }
+    Array3::from_shape_vec((t, h, w), out)
+        .unwrap_or_else(|_| Array3::from_elem((t, h, w), T::default()))
+}
+
+/// Source pixel (flat index in the frame) of every output pixel, for nearest sampling.
+fn nearest_sources(h: usize, w: usize, affine: &Affine2) -> Vec<Option<usize>> {
+    let c = centre(h, w);
+    let mut src = Vec::with_capacity(h * w);
+    for r in 0..h {
+        for col in 0..w {
+            let (sr, sc) = affine.source(r, col, c);
+            let (ir, ic) = (sr.round_ties_even(), sc.round_ties_even());
+            let inside = ir >= 0.0 && ic >= 0.0 && ir < h as f64 && ic < w as f64;
+            src.push(inside.then(|| ir as usize * w + ic as usize));
+        }
+    }
+    src
+}
+
+/// Applies a per-pixel gather (the same for every frame) to all frames.
+fn gather_frames<T: Copy + Default>(
+    a: &Array3<T>,
+    mut pixel: impl FnMut(&[T], usize) -> T,
+) -> Array3<T> {
+    let (t, h, w) = a.dim();
+    let src = a.as_standard_layout();
+    let src = src.as_slice().unwrap_or(&[]);
+    let n = h * w;
+    let mut out = vec![T::default(); t * n];
+    if src.len() == t * n {
+        for (dst, frame) in out
+            .chunks_exact_mut(n.max(1))
+            .zip(src.chunks_exact(n.max(1)))
+        {
+            for (i, d) in dst.iter_mut().enumerate() {
+                *d = pixel(frame, i);
+            }
+        }
+    }
+    Array3::from_shape_vec((t, h, w), out)
+        .unwrap_or_else(|_| Array3::from_elem((t, h, w), T::default()))
 }
 
 /// Nearest-neighbour warp (round half to even, as `grid_sample(mode="nearest")`), fill 0.
 pub fn warp_nearest<T: Copy + Default>(a: &Array3<T>, affine: &Affine2) -> Array3<T> {
     let (_, h, w) = a.dim();
-    let c = centre(h, w);
-    let mut out = Array3::<T>::from_elem(a.raw_dim(), T::default());
-    Zip::indexed(&mut out).for_each(|(t, r, col), o| {
-        let (sr, sc) = affine.source(r, col, c);
-        let (ir, ic) = (sr.round_ties_even(), sc.round_ties_even());
-        if ir >= 0.0 && ic >= 0.0 && ir < h as f64 && ic < w as f64 {
-            *o = a[[t, ir as usize, ic as usize]];
-        }
-    });
-    out
+    let sources = nearest_sources(h, w, affine);
+    gather_frames(a, |frame, i| sources[i].map_or(T::default(), |s| frame[s]))
 }
 
 /// Bilinear warp with zero padding (neighbours outside the frame count as 0).
 pub fn warp_linear(a: &Array3<f32>, affine: &Affine2) -> Array3<f32> {
     let (_, h, w) = a.dim();
     let c = centre(h, w);
-    let get = |t: usize, r: f64, col: f64| -> f32 {
-        if r >= 0.0 && col >= 0.0 && r < h as f64 && col < w as f64 {
-            a[[t, r as usize, col as usize]]
-        } else {
-            0.0
+    // Up to four (flat source index, weight) taps per output pixel.
+    let mut taps: Vec<[(usize, f32); 4]> = Vec::with_capacity(h * w);
+    for r in 0..h {
+        for col in 0..w {
+            let (sr, sc) = affine.source(r, col, c);
+            let (r0, c0) = (sr.floor(), sc.floor());
+            let (fr, fc) = ((sr - r0) as f32, (sc - c0) as f32);
+            let tap = |rr: f64, cc: f64, wgt: f32| -> (usize, f32) {
+                if rr >= 0.0 && cc >= 0.0 && rr < h as f64 && cc < w as f64 {
+                    (rr as usize * w + cc as usize, wgt)
+                } else {
+                    (0, 0.0)
+                }
+            };
+            taps.push([
+                tap(r0, c0, (1.0 - fr) * (1.0 - fc)),
+                tap(r0, c0 + 1.0, (1.0 - fr) * fc),
+                tap(r0 + 1.0, c0, fr * (1.0 - fc)),
+                tap(r0 + 1.0, c0 + 1.0, fr * fc),
+            ]);
         }
-    };
-    let mut out = Array3::<f32>::zeros(a.raw_dim());
-    Zip::indexed(&mut out).for_each(|(t, r, col), o| {
-        let (sr, sc) = affine.source(r, col, c);
-        let (r0, c0) = (sr.floor(), sc.floor());
-        let (fr, fc) = ((sr - r0) as f32, (sc - c0) as f32);
-        *o = get(t, r0, c0) * (1.0 - fr) * (1.0 - fc)
-            + get(t, r0, c0 + 1.0) * (1.0 - fr) * fc
-            + get(t, r0 + 1.0, c0) * fr * (1.0 - fc)
-            + get(t, r0 + 1.0, c0 + 1.0) * fr * fc;
-    });
-    out
+    }
+    gather_frames(a, |frame, i| {
+        let [a0, a1, a2, a3] = taps[i];
+        frame[a0.0] * a0.1 + frame[a1.0] * a1.1 + frame[a2.0] * a2.1 + frame[a3.0] * a3.1
+    })
 }
 
 /// torchvision `rotate(frame, degrees, interpolation=NEAREST, fill=0)` on every frame.

@@ -22,25 +22,42 @@ use crate::{Error, Result};
 /// such pixels.
 pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
     let (h, w) = frame.dim();
+    let win = Window::around_labels(frame, 1, |&v| v == LV)?;
+    // The window padded by one more cell; cells outside the image hold LV, which counts as
+    // neither MYO nor "others" (SciPy's dilation treats the outside as empty).
+    let (r0, c0) = (win.rows.start as isize - 1, win.cols.start as isize - 1);
+    let (ph, pw) = (win.rows.len() + 2, win.cols.len() + 2);
+    let mut grid = vec![LV; ph * pw];
+    for pr in 0..ph {
+        let r = r0 + pr as isize;
+        if r < 0 || r >= h as isize {
+            continue;
+        }
+        for pc in 0..pw {
+            let c = c0 + pc as isize;
+            if c >= 0 && c < w as isize {
+                grid[pr * pw + pc] = frame[[r as usize, c as usize]];
+            }
+        }
+    }
     let mut pts: Vec<[usize; 2]> = Vec::new();
-    for r in 0..h {
-        for c in 0..w {
-            if frame[[r, c]] != LV {
+    for pr in 1..ph - 1 {
+        for pc in 1..pw - 1 {
+            let i = pr * pw + pc;
+            if grid[i] != LV {
                 continue;
             }
-            // 3×3 dilations of MYO and of "others" (outside the image counts as neither).
+            // 3×3 dilations of MYO and of "others" (neither LV nor MYO).
             let (mut near_myo, mut near_others) = (false, false);
-            for nr in r.saturating_sub(1)..(r + 2).min(h) {
-                for nc in c.saturating_sub(1)..(c + 2).min(w) {
-                    match frame[[nr, nc]] {
-                        LV => {}
-                        MYO => near_myo = true,
-                        _ => near_others = true,
-                    }
+            for j in [i - pw - 1, i - pw, i - pw + 1, i - 1, i + 1, i + pw - 1, i + pw, i + pw + 1] {
+                match grid[j] {
+                    LV => {}
+                    MYO => near_myo = true,
+                    _ => near_others = true,
                 }
             }
             if near_myo && near_others {
-                pts.push([r, c]);
+                pts.push([(r0 + pr as isize) as usize, (c0 + pc as isize) as usize]);
             }
         }
     }

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::surface::Surface;
 use super::{Structure, check_same_shape, check_spacing};
 use crate::Result;
-use crate::morph::{EdtWorkspace, Window};
+use crate::morph::Window;
 use crate::types::{LV, MYO};
 
 /// MedPy `dc`: `2|A∩B| / (|A| + |B|)` over all voxels of `structure`; NaN when both are empty.
@@ -129,7 +129,6 @@ pub fn hausdorff_structure(
 ) -> Result<HausdorffScore> {
     check_same_shape("hausdorff", pred.shape(), gt.shape())?;
     check_spacing("hausdorff", spacing)?;
-    let mut ws = EdtWorkspace::new();
     let (mut sum_hd, mut sum_hd95, mut n) = (0.0, 0.0, 0usize);
     let (mut skipped, mut empty_predictions) = (0usize, 0usize);
     let (h, w) = (pred.len_of(Axis(1)), pred.len_of(Axis(2)));
@@ -154,11 +153,8 @@ pub fn hausdorff_structure(
             p_mask[[h / 2 - win.rows.start, w / 2 - win.cols.start]] = true;
             empty_predictions += 1;
         }
-        let surfaces = Surface::new(&p_mask.view(), spacing, &mut ws).zip(Surface::new(
-            &g_mask.view(),
-            spacing,
-            &mut ws,
-        ));
+        let surfaces =
+            Surface::new(&p_mask.view(), spacing).zip(Surface::new(&g_mask.view(), spacing));
         let Some((p_surface, g_surface)) = surfaces else {
             // Unreachable: both masks are non-empty here.
             skipped += 1;

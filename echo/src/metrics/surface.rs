@@ -3,65 +3,133 @@
 //! cross (outside the image counts as background), and distances are Euclidean in mm with
 //! spacing `[dy, dx]`.
 //!
-//! A [`Surface`] stores a mask's boundary pixels and the squared distance map to them, so that
-//! one mask can be compared with several others (temporal Hausdorff between neighbouring
-//! frames) with a single distance transform.
+//! A [`Surface`] stores a mask's boundary pixels bucketed on a coarse grid, so that the nearest
+//! boundary pixel of another mask is found by looking at a few nearby buckets: exact
+//! nearest-neighbour distances (the values MedPy reads off a distance transform) at a cost that
+//! grows with the boundary length rather than the image area. One surface can be compared with
+//! several others (temporal Hausdorff between neighbouring frames).
 
 use ndarray::ArrayView2;
 
-use crate::morph::{EdtWorkspace, squared_distance_flat};
+/// Side of the buckets, pixels.
+const CELL: usize = 8;
 
-/// Boundary of one non-empty mask and the squared distance of every pixel to it.
+/// Boundary pixels of one non-empty mask, bucketed for nearest-neighbour queries.
 #[derive(Debug, Clone)]
 pub struct Surface {
-    /// Flat (row-major) indices of the boundary pixels.
-    boundary: Vec<usize>,
-    /// Squared distance (mm²) of every pixel to the nearest boundary pixel, row-major.
-    sq_dist: Vec<f64>,
+    /// Boundary pixels `[row, col]`, grouped by bucket (row-major bucket order).
+    points: Vec<[u32; 2]>,
+    /// `points[starts[b]..starts[b + 1]]` lie in bucket `b`.
+    starts: Vec<usize>,
+    /// Buckets per row and column.
+    cells: [usize; 2],
+    spacing: [f64; 2],
 }
 
 impl Surface {
     /// `None` when the mask is empty (MedPy raises there).
-    pub fn new(mask: &ArrayView2<bool>, spacing: [f64; 2], ws: &mut EdtWorkspace) -> Option<Self> {
+    pub fn new(mask: &ArrayView2<bool>, spacing: [f64; 2]) -> Option<Self> {
         let (h, w) = mask.dim();
-        let flat: Vec<bool> = mask.iter().copied().collect();
-        // Surface: mask pixels with a 4-neighbour outside the mask or the image (one erosion with
-        // the cross, outside = background).
-        let mut edge = vec![false; h * w];
-        let mut boundary = Vec::new();
+        let flat: Vec<bool> = match mask.as_slice() {
+            Some(s) => s.to_vec(),
+            None => mask.iter().copied().collect(),
+        };
+        // Surface: mask pixels with a 4-neighbour outside the mask or the image.
+        let mut boundary: Vec<[u32; 2]> = Vec::new();
         for r in 0..h {
+            let row = &flat[r * w..(r + 1) * w];
             for c in 0..w {
-                let i = r * w + c;
-                if !flat[i] {
+                if !row[c] {
                     continue;
                 }
                 let inner = r > 0
                     && r + 1 < h
                     && c > 0
                     && c + 1 < w
-                    && flat[i - 1]
-                    && flat[i + 1]
-                    && flat[i - w]
-                    && flat[i + w];
+                    && row[c - 1]
+                    && row[c + 1]
+                    && flat[(r - 1) * w + c]
+                    && flat[(r + 1) * w + c];
                 if !inner {
-                    edge[i] = true;
-                    boundary.push(i);
+                    boundary.push([r as u32, c as u32]);
                 }
             }
         }
         if boundary.is_empty() {
             return None;
         }
-        let sq_dist = squared_distance_flat(&edge, h, w, spacing, ws);
-        Some(Surface { boundary, sq_dist })
+        let cells = [h.div_ceil(CELL), w.div_ceil(CELL)];
+        let bucket = |p: &[u32; 2]| (p[0] as usize / CELL) * cells[1] + p[1] as usize / CELL;
+        let mut starts = vec![0usize; cells[0] * cells[1] + 1];
+        for p in &boundary {
+            starts[bucket(p) + 1] += 1;
+        }
+        for b in 0..cells[0] * cells[1] {
+            starts[b + 1] += starts[b];
+        }
+        let mut fill = starts.clone();
+        let mut points = vec![[0u32; 2]; boundary.len()];
+        for p in &boundary {
+            let b = bucket(p);
+            points[fill[b]] = *p;
+            fill[b] += 1;
+        }
+        Some(Surface {
+            points,
+            starts,
+            cells,
+            spacing,
+        })
+    }
+
+    /// Squared distance (mm²) from pixel `q` to the nearest boundary pixel: buckets are visited
+    /// in rings of growing Chebyshev radius until no unvisited bucket can be closer.
+    fn nearest_sq(&self, q: [u32; 2]) -> f64 {
+        let [dy, dx] = self.spacing;
+        let (qr, qc) = (
+            (q[0] as usize / CELL) as isize,
+            (q[1] as usize / CELL) as isize,
+        );
+        let (rows, cols) = (self.cells[0] as isize, self.cells[1] as isize);
+        let mut best = f64::INFINITY;
+        let scan = |br: isize, bc: isize, best: &mut f64| {
+            if br < 0 || bc < 0 || br >= rows || bc >= cols {
+                return;
+            }
+            let b = br as usize * self.cells[1] + bc as usize;
+            for p in &self.points[self.starts[b]..self.starts[b + 1]] {
+                let a = (f64::from(p[0]) - f64::from(q[0])) * dy;
+                let c = (f64::from(p[1]) - f64::from(q[1])) * dx;
+                *best = best.min(a * a + c * c);
+            }
+        };
+        for k in 0..=rows.max(cols) {
+            for br in qr - k..=qr + k {
+                if (br - qr).abs() == k {
+                    for bc in qc - k..=qc + k {
+                        scan(br, bc, &mut best);
+                    }
+                } else {
+                    scan(br, qc - k, &mut best);
+                    if k > 0 {
+                        scan(br, qc + k, &mut best);
+                    }
+                }
+            }
+            // Every pixel of a bucket in ring k + 1 is at least k·CELL + 1 pixels away along a
+            // row or a column.
+            let gap = (k as usize * CELL + 1) as f64 * dy.min(dx);
+            if best <= gap * gap {
+                break;
+            }
+        }
+        best
     }
 
     /// Squared distances from each of `self`'s boundary pixels to `other`'s boundary (both on
     /// the same grid).
     fn sq_distances_to<'a>(&'a self, other: &'a Surface) -> impl Iterator<Item = f64> + 'a {
-        self.boundary
-            .iter()
-            .map(move |&i| other.sq_dist.get(i).copied().unwrap_or(f64::INFINITY))
+        self.points.iter().map(move |&q| other.nearest_sq(q))
     }
 
     /// Largest distance from `self`'s boundary to `other`'s (directed Hausdorff), in mm.
@@ -111,24 +179,75 @@ pub fn percentile(values: &mut [f64], q: f64) -> f64 {
 
 /// MedPy `hd(a, b, spacing)`: `None` when either mask is empty.
 pub fn hausdorff(a: &ArrayView2<bool>, b: &ArrayView2<bool>, spacing: [f64; 2]) -> Option<f64> {
-    let mut ws = EdtWorkspace::new();
-    let sa = Surface::new(a, spacing, &mut ws)?;
-    let sb = Surface::new(b, spacing, &mut ws)?;
+    let sa = Surface::new(a, spacing)?;
+    let sb = Surface::new(b, spacing)?;
     Some(sa.hausdorff(&sb))
 }
 
 /// MedPy `hd95(a, b, spacing)`: `None` when either mask is empty.
 pub fn hausdorff95(a: &ArrayView2<bool>, b: &ArrayView2<bool>, spacing: [f64; 2]) -> Option<f64> {
-    let mut ws = EdtWorkspace::new();
-    let sa = Surface::new(a, spacing, &mut ws)?;
-    let sb = Surface::new(b, spacing, &mut ws)?;
+    let sa = Surface::new(a, spacing)?;
+    let sb = Surface::new(b, spacing)?;
     Some(sa.hausdorff95(&sb))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::morph::{StructuringElement, boundary};
     use ndarray::Array2;
+    use proptest::prelude::*;
+
+    /// MedPy's definition by brute force: all boundary pairs.
+    fn brute_force(a: &Array2<bool>, b: &Array2<bool>, sp: [f64; 2]) -> (f64, f64) {
+        let pts = |m: &Array2<bool>| -> Vec<(f64, f64)> {
+            boundary(&m.view(), StructuringElement::Cross)
+                .indexed_iter()
+                .filter(|(_, v)| **v)
+                .map(|((r, c), _)| (r as f64, c as f64))
+                .collect()
+        };
+        let (pa, pb) = (pts(a), pts(b));
+        let directed = |x: &[(f64, f64)], y: &[(f64, f64)]| -> Vec<f64> {
+            x.iter()
+                .map(|p| {
+                    y.iter()
+                        .map(|q| {
+                            (((p.0 - q.0) * sp[0]).powi(2) + ((p.1 - q.1) * sp[1]).powi(2)).sqrt()
+                        })
+                        .fold(f64::INFINITY, f64::min)
+                })
+                .collect()
+        };
+        let (ab, ba) = (directed(&pa, &pb), directed(&pb, &pa));
+        let hd = ab.iter().chain(&ba).copied().fold(0.0, f64::max);
+        let mut all: Vec<f64> = ab.into_iter().chain(ba).collect();
+        all.sort_by(f64::total_cmp);
+        let pos = 0.95 * (all.len() - 1) as f64;
+        let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+        (hd, all[lo] + (all[hi] - all[lo]) * (pos - lo as f64))
+    }
+
+    proptest! {
+        #[test]
+        fn bucketed_search_matches_brute_force(
+            h in 1usize..40, w in 1usize..40,
+            a_bits in proptest::collection::vec(proptest::bool::weighted(0.05), 1600),
+            b_bits in proptest::collection::vec(proptest::bool::weighted(0.3), 1600),
+            dy in 0.2f64..2.0, dx in 0.2f64..2.0,
+        ) {
+            let a = Array2::from_shape_fn((h, w), |(r, c)| a_bits[r * 40 + c]);
+            let b = Array2::from_shape_fn((h, w), |(r, c)| b_bits[r * 40 + c]);
+            let (got_hd, got_95) = (hausdorff(&a.view(), &b.view(), [dy, dx]), hausdorff95(&a.view(), &b.view(), [dy, dx]));
+            if a.iter().any(|&v| v) && b.iter().any(|&v| v) {
+                let (hd, hd95) = brute_force(&a, &b, [dy, dx]);
+                prop_assert!((got_hd.unwrap_or(f64::NAN) - hd).abs() < 1e-9);
+                prop_assert!((got_95.unwrap_or(f64::NAN) - hd95).abs() < 1e-9);
+            } else {
+                prop_assert!(got_hd.is_none() && got_95.is_none());
+            }
+        }
+    }
 
     fn rect(
         h: usize,

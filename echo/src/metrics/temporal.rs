@@ -22,7 +22,7 @@ use super::landmarks::{base_width, length, lv_apex, lv_base_points};
 use super::surface::Surface;
 use super::{Structure, check_spacing};
 use crate::Result;
-use crate::morph::{EdtWorkspace, Window};
+use crate::morph::Window;
 use crate::types::{LV, MYO};
 
 /// The eight attribute signals of method.md 6.2.
@@ -164,18 +164,16 @@ fn measure(
 /// Centre of mass of LV ∪ MYO along `axis` (0 = rows); the image centre `dim / 2` (integer
 /// division) when the frame has no foreground, as vital does.
 fn centre_of_mass(frame: &ndarray::ArrayView2<u8>, axis: usize) -> f64 {
-    let (mut sum, mut n) = (0.0, 0usize);
-    for ((r, c), &v) in frame.indexed_iter() {
-        if v == LV || v == MYO {
-            sum += if axis == 0 { r } else { c } as f64;
-            n += 1;
+    let (mut sum, mut n) = (0usize, 0usize);
+    for (r, row) in frame.rows().into_iter().enumerate() {
+        for (c, &v) in row.iter().enumerate() {
+            if v == LV || v == MYO {
+                sum += if axis == 0 { r } else { c };
+                n += 1;
+            }
         }
     }
-    if n == 0 {
-        (frame.shape()[axis] / 2) as f64
-    } else {
-        sum / n as f64
-    }
+    if n == 0 { (frame.shape()[axis] / 2) as f64 } else { sum as f64 / n as f64 }
 }
 
 /// Mean of `HD(t, t−1)` and `HD(t, t+1)` for interior frames, 0 at both ends; `None` if the
@@ -185,7 +183,6 @@ pub fn temporal_hausdorff(
     structure: Structure,
     spacing: [f64; 2],
 ) -> Option<Vec<f64>> {
-    let mut ws = EdtWorkspace::new();
     let n = seq.len_of(Axis(0));
     if n == 0 {
         return Some(Vec::new());
@@ -199,7 +196,7 @@ pub fn temporal_hausdorff(
         .reduce(|a, b| a.union(&b))?;
     let surfaces: Option<Vec<Surface>> = masks
         .iter()
-        .map(|m| Surface::new(&win.view(&m.view()), spacing, &mut ws))
+        .map(|m| Surface::new(&win.view(&m.view()), spacing))
         .collect();
     let surfaces = surfaces?;
     let pair: Vec<f64> = surfaces.windows(2).map(|w| w[0].hausdorff(&w[1])).collect();

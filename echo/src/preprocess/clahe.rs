@@ -141,16 +141,20 @@ fn clahe_u14(
         padded_shape[d] = pad_start[d] + s + pad_end;
     }
     let bin_size = 1 + NR_OF_GRAY / nbins;
-    let bin_of = |r: usize, c: usize| -> usize {
+    // The reflect-padded image as bin indices (skimage pads, then applies its `lut`).
+    let (ph, pw) = (padded_shape[0], padded_shape[1]);
+    let src_cols: Vec<usize> = (0..pw)
+        .map(|c| reflect_index(c as isize - pad_start[1] as isize, cols))
+        .collect();
+    let mut bins = vec![0u16; ph * pw];
+    for (r, row) in bins.chunks_exact_mut(pw).enumerate() {
         let sr = reflect_index(r as isize - pad_start[0] as isize, rows);
-        let sc = reflect_index(c as isize - pad_start[1] as isize, cols);
-        usize::from(image[[sr, sc]]) / bin_size
-    };
+        for (b, &sc) in row.iter_mut().zip(&src_cols) {
+            *b = (usize::from(image[[sr, sc]]) / bin_size) as u16;
+        }
+    }
 
-    let ns_hist = [
-        padded_shape[0] / kernel[0] - 1,
-        padded_shape[1] / kernel[1] - 1,
-    ];
+    let ns_hist = [ph / kernel[0] - 1, pw / kernel[1] - 1];
     let n_pixels = kernel[0] * kernel[1];
     let clim: i64 = if clip_limit > 0.0 {
         (clip_limit * n_pixels as f64).max(1.0) as i64
@@ -158,51 +162,52 @@ fn clahe_u14(
         n_pixels as i64
     };
     let scale = (NR_OF_GRAY - 1) as f64 / n_pixels as f64;
-    // maps[tile_row][tile_col][bin] -> grey level
-    let mut maps = vec![vec![0i64; nbins]; ns_hist[0] * ns_hist[1]];
+    // maps[(tile_row * ns_hist[1] + tile_col) * nbins + bin] -> grey level
+    let mut maps = vec![0i64; ns_hist[0] * ns_hist[1] * nbins];
+    let mut hist = vec![0i64; nbins];
     for a in 0..ns_hist[0] {
         for b in 0..ns_hist[1] {
-            let mut hist = vec![0i64; nbins];
+            hist.fill(0);
             let r0 = kernel[0] / 2 + a * kernel[0];
             let c0 = kernel[1] / 2 + b * kernel[1];
             for r in r0..r0 + kernel[0] {
-                for c in c0..c0 + kernel[1] {
-                    hist[bin_of(r, c)] += 1;
+                for &bin in &bins[r * pw + c0..r * pw + c0 + kernel[1]] {
+                    hist[usize::from(bin)] += 1;
                 }
             }
             clip_histogram(&mut hist, clim);
-            let map = &mut maps[a * ns_hist[1] + b];
+            let tile = a * ns_hist[1] + b;
             let mut cum = 0i64;
-            for (m, h) in map.iter_mut().zip(&hist) {
+            for (m, h) in maps[tile * nbins..(tile + 1) * nbins].iter_mut().zip(&hist) {
                 cum += h;
                 *m = ((cum as f64) * scale).min((NR_OF_GRAY - 1) as f64) as i64;
             }
         }
     }
-    let map_at = |mr: usize, mc: usize, bin: usize| -> i64 {
-        // `map_array` is the tile maps edge-padded by one on each side.
-        let a = mr.saturating_sub(1).min(ns_hist[0] - 1);
-        let b = mc.saturating_sub(1).min(ns_hist[1] - 1);
-        maps[a * ns_hist[1] + b][bin]
+    // `map_array` is the tile maps edge-padded by one on each side: map row `m` is tile
+    // `clamp(m - 1)`. Per padded row/column: the two neighbouring tiles and the coefficient.
+    let neighbours = |p: usize, k: usize, n: usize| -> (usize, usize, f64) {
+        let (block, offset) = (p / k, p % k);
+        let tile = |m: usize| m.saturating_sub(1).min(n - 1);
+        (tile(block), tile(block + 1), offset as f64 / k as f64)
     };
+    let col_info: Vec<(usize, usize, f64)> = (0..cols)
+        .map(|c| neighbours(c + pad_start[1], kernel[1], ns_hist[1]))
+        .collect();
 
     let mut out = Array2::<u16>::zeros((rows, cols));
     for r in 0..rows {
         let pr = r + pad_start[0];
-        let (br, u) = (pr / kernel[0], pr % kernel[0]);
-        let cy = u as f64 / kernel[0] as f64;
-        for c in 0..cols {
-            let pc = c + pad_start[1];
-            let (bc, v) = (pc / kernel[1], pc % kernel[1]);
-            let cx = v as f64 / kernel[1] as f64;
-            let bin = bin_of(pr, pc);
+        let (a0, a1, cy) = neighbours(pr, kernel[0], ns_hist[0]);
+        for (c, &(b0, b1, cx)) in col_info.iter().enumerate() {
+            let bin = usize::from(bins[pr * pw + c + pad_start[1]]);
+            let map = |a: usize, b: usize| maps[(a * ns_hist[1] + b) * nbins + bin] as f64;
+            // skimage sums the four edges in `np.ndindex(2, 2)` order in float32.
             let mut acc = 0f32;
-            for (e0, e1) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                let wx = if e1 == 1 { cx } else { 1.0 - cx };
-                let wy = if e0 == 1 { cy } else { 1.0 - cy };
-                let mapped = map_at(br + e0, bc + e1, bin) as f64;
-                acc += (mapped * (wx * wy)) as f32;
-            }
+            acc += (map(a0, b0) * ((1.0 - cx) * (1.0 - cy))) as f32;
+            acc += (map(a0, b1) * (cx * (1.0 - cy))) as f32;
+            acc += (map(a1, b0) * ((1.0 - cx) * cy)) as f32;
+            acc += (map(a1, b1) * (cx * cy)) as f32;
             out[[r, c]] = acc as u16;
         }
     }
@@ -236,14 +241,18 @@ fn clip_histogram(hist: &mut [i64], clip: i64) {
     }
     while n_excess > 0 {
         let prev = n_excess;
+        // Bins below the clip limit, kept up to date instead of recounted each iteration.
+        let mut under = hist.iter().filter(|&&h| h < clip).count() as i64;
         for index in 0..hist.len() {
-            let under = hist.iter().filter(|&&h| h < clip).count() as i64;
             let step = (under / n_excess).max(1) as usize;
             let mut added = 0;
             for h in hist.iter_mut().skip(index).step_by(step) {
                 if *h < clip {
                     *h += 1;
                     added += 1;
+                    if *h == clip {
+                        under -= 1;
+                    }
                 }
             }
             n_excess -= added;

@@ -162,10 +162,18 @@ pub fn resample_f32(
     let mut cur = a.to_owned();
     for (axis, g) in grid.axes.iter().enumerate() {
         if !g.is_identity() {
-            cur = resample_axis(cur.view(), Axis(axis), g, |vals, p| match interp {
-                Interp::Linear => linear_1d(vals, p),
-                Interp::Nearest => nearest_1d(vals, p),
-            });
+            let taps = match interp {
+                Interp::Linear => linear_taps(g),
+                Interp::Nearest => nearest_taps(g),
+            };
+            cur = resample_axis(
+                cur.view(),
+                Axis(axis),
+                g.new_size,
+                &taps,
+                |v: f32, w| f64::from(v) * w,
+                |acc| acc as f32,
+            );
         }
     }
     Ok(cur)
@@ -177,7 +185,17 @@ pub fn resample_labels(a: ArrayView3<u8>, grid: &ResampleGrid) -> Result<Array3<
     let mut cur = a.to_owned();
     for (axis, g) in grid.axes.iter().enumerate() {
         if !g.is_identity() {
-            cur = resample_axis(cur.view(), Axis(axis), g, nearest_1d);
+            let taps = nearest_taps(g);
+            cur = resample_axis(
+                cur.view(),
+                Axis(axis),
+                g.new_size,
+                &taps,
+                |v: u8, w| {
+                    if w > 0.0 { f64::from(v) } else { 0.0 }
+                },
+                |acc| acc as u8,
+            );
         }
     }
     Ok(cur)
@@ -197,65 +215,71 @@ fn check_shape((t, h, w): (usize, usize, usize), grid: &ResampleGrid) -> Result<
     Ok(())
 }
 
-fn resample_axis<T: Copy + Default>(
-    a: ArrayView3<T>,
-    axis: Axis,
-    g: &AxisGrid,
-    sample: impl Fn(&[T], f64) -> T,
-) -> Array3<T> {
-    let mut shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
-    shape[axis.index()] = g.new_size;
-    let mut out = Array3::<T>::from_elem(shape, T::default());
-    let positions: Vec<f64> = (0..g.new_size).map(|j| g.position(j)).collect();
-    let mut buf = Vec::with_capacity(g.old_size);
-    for (src, mut dst) in a.lanes(axis).into_iter().zip(out.lanes_mut(axis)) {
-        buf.clear();
-        buf.extend(src.iter().copied());
-        for (d, &p) in dst.iter_mut().zip(&positions) {
-            *d = sample(&buf, p);
-        }
-    }
-    out
-}
+/// Up to two `(input index, weight)` taps per output index; no taps = outside (0).
+type Taps = Vec<Vec<(usize, f64)>>;
 
 fn inside(n: usize, p: f64) -> bool {
     p >= -0.5 && p < n as f64 - 0.5
 }
 
-/// ITK `LinearInterpolateImageFunction` in 1-D; 0 outside the buffer.
-fn linear_1d<T: Copy + Default + Into<f64> + FromF64>(vals: &[T], p: f64) -> T {
-    let n = vals.len();
-    if !inside(n, p) {
-        return T::default();
-    }
-    let base = (p.floor().max(0.0)) as usize;
-    let dist = p - base as f64;
-    if dist <= 0.0 || base + 1 > n - 1 {
-        return vals[base];
-    }
-    let v = vals[base].into() * (1.0 - dist) + vals[base + 1].into() * dist;
-    T::from_f64(v)
+/// ITK `LinearInterpolateImageFunction` in 1-D: inside `[−0.5, n−0.5)` the neighbours are
+/// clamped to the edge voxel; outside the buffer the value is 0.
+fn linear_taps(g: &AxisGrid) -> Taps {
+    let n = g.old_size;
+    (0..g.new_size)
+        .map(|j| {
+            let p = g.position(j);
+            if !inside(n, p) {
+                return vec![];
+            }
+            let base = (p.floor().max(0.0)) as usize;
+            let dist = p - base as f64;
+            if dist <= 0.0 || base + 1 > n - 1 {
+                vec![(base, 1.0)]
+            } else {
+                vec![(base, 1.0 - dist), (base + 1, dist)]
+            }
+        })
+        .collect()
 }
 
 /// ITK `NearestNeighborInterpolateImageFunction` in 1-D (round half up); 0 outside.
-fn nearest_1d<T: Copy + Default>(vals: &[T], p: f64) -> T {
-    let n = vals.len();
-    if !inside(n, p) {
-        return T::default();
-    }
-    let i = ((p + 0.5).floor().max(0.0) as usize).min(n - 1);
-    vals[i]
+fn nearest_taps(g: &AxisGrid) -> Taps {
+    let n = g.old_size;
+    (0..g.new_size)
+        .map(|j| {
+            let p = g.position(j);
+            if inside(n, p) {
+                vec![(((p + 0.5).floor().max(0.0) as usize).min(n - 1), 1.0)]
+            } else {
+                vec![]
+            }
+        })
+        .collect()
 }
 
-/// Conversion back from the f64 interpolation result.
-pub trait FromF64 {
-    fn from_f64(v: f64) -> Self;
-}
-
-impl FromF64 for f32 {
-    fn from_f64(v: f64) -> Self {
-        v as f32
+fn resample_axis<T: Copy + Default>(
+    a: ArrayView3<T>,
+    axis: Axis,
+    new_size: usize,
+    taps: &Taps,
+    weigh: impl Fn(T, f64) -> f64,
+    finish: impl Fn(f64) -> T,
+) -> Array3<T> {
+    let mut shape = [a.shape()[0], a.shape()[1], a.shape()[2]];
+    shape[axis.index()] = new_size;
+    let mut out = Array3::<T>::from_elem(shape, T::default());
+    let mut buf = Vec::new();
+    for (src, mut dst) in a.lanes(axis).into_iter().zip(out.lanes_mut(axis)) {
+        buf.clear();
+        buf.extend(src.iter().copied());
+        for (d, tap) in dst.iter_mut().zip(taps) {
+            if !tap.is_empty() {
+                *d = finish(tap.iter().map(|&(i, w)| weigh(buf[i], w)).sum());
+            }
+        }
     }
+    out
 }
 
 #[cfg(test)]

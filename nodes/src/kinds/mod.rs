@@ -1,0 +1,13 @@
+//! One module per node kind. Each provides `INFO: KindInfo`, a strict `Config` (serde +
+//! JsonSchema, `deny_unknown_fields`) and `run(&Config, &NodeContext) -> Result<Metrics, NodeError>`.
+
+pub mod checkpoint;
+pub mod drop_labels;
+pub mod evaluate;
+pub mod evaluate_nifti;
+pub mod export;
+pub mod load;
+pub mod predict;
+pub mod preview;
+pub mod simulate;
+pub mod train_supervised;
