@@ -18,10 +18,16 @@ pub enum Error {
 
 impl Error {
     pub fn file(path: impl Into<PathBuf>, message: impl std::fmt::Display) -> Self {
-        Error::File { path: path.into(), message: message.to_string() }
+        Error::File {
+            path: path.into(),
+            message: message.to_string(),
+        }
     }
     pub fn invalid(what: impl Into<String>, message: impl std::fmt::Display) -> Self {
-        Error::Invalid { what: what.into(), message: message.to_string() }
+        Error::Invalid {
+            what: what.into(),
+            message: message.to_string(),
+        }
     }
 }
 

@@ -35,7 +35,12 @@ impl Geometry {
             [0.0, 0.0, dt, 0.0],
             [0.0, 0.0, 0.0, 1.0],
         ];
-        Geometry { spacing, affine, original_shape: shape, original_spacing: spacing }
+        Geometry {
+            spacing,
+            affine,
+            original_shape: shape,
+            original_spacing: spacing,
+        }
     }
 }
 

@@ -30,9 +30,18 @@ fn generated(n: usize) -> String {
     let mut s = String::from("seed = 1\n");
     for i in 0..n {
         match i % 4 {
-            0 => s.push_str(&format!("[nodes.n{i}]\nkind = \"const\"\nvalues = [{i}.0, 1.0]\n")),
-            1 | 2 => s.push_str(&format!("[nodes.n{i}]\nkind = \"scale\"\ninputs = {{ x = \"n{}\" }}\nfactor = {i}.5\n", i - 1)),
-            _ => s.push_str(&format!("[nodes.n{i}]\nkind = \"add\"\ninputs = {{ a = \"n{}\", b = \"n{}\" }}\n", i - 1, i - 3)),
+            0 => s.push_str(&format!(
+                "[nodes.n{i}]\nkind = \"const\"\nvalues = [{i}.0, 1.0]\n"
+            )),
+            1 | 2 => s.push_str(&format!(
+                "[nodes.n{i}]\nkind = \"scale\"\ninputs = {{ x = \"n{}\" }}\nfactor = {i}.5\n",
+                i - 1
+            )),
+            _ => s.push_str(&format!(
+                "[nodes.n{i}]\nkind = \"add\"\ninputs = {{ a = \"n{}\", b = \"n{}\" }}\n",
+                i - 1,
+                i - 3
+            )),
         }
     }
     s
@@ -40,7 +49,10 @@ fn generated(n: usize) -> String {
 
 fn report(name: &str, d: Duration, target_ms: f64) {
     let ms = d.as_secs_f64() * 1e3;
-    println!("{name:<48} median {ms:>8.3} ms   (target < {target_ms} ms) {}", if ms < target_ms { "ok" } else { "OVER" });
+    println!(
+        "{name:<48} median {ms:>8.3} ms   (target < {target_ms} ms) {}",
+        if ms < target_ms { "ok" } else { "OVER" }
+    );
 }
 
 fn main() {
@@ -65,10 +77,14 @@ fn main() {
             spec.runtime.cache_dir = tmp.join("cache");
             let p = Plan::build(&spec, &TOY).expect("plans");
             let cache = engine::cache::Cache::new(&p.runtime.cache_dir);
-            let st: Vec<Status> = p.nodes.iter().map(|n| match cache.check(&n.kind, &n.key, false) {
-                engine::cache::Lookup::Hit(_) => Status::Cached,
-                _ => Status::ToRun,
-            }).collect();
+            let st: Vec<Status> = p
+                .nodes
+                .iter()
+                .map(|n| match cache.check(&n.kind, &n.key, false) {
+                    engine::cache::Lookup::Hit(_) => Status::Cached,
+                    _ => Status::ToRun,
+                })
+                .collect();
             std::hint::black_box(render::text(&p, &st));
         },
         200,
@@ -86,13 +102,22 @@ fn main() {
         },
         50,
     );
-    report("library: compose + parse + plan, 200 nodes", big_time, 100.0);
+    report(
+        "library: compose + parse + plan, 200 nodes",
+        big_time,
+        100.0,
+    );
 
     let bin = env!("CARGO_BIN_EXE_rl4seg-toy");
     for args in [&["show", "toy"][..], &["plan", "toy"][..]] {
         let d = median(
             || {
-                let out = Command::new(bin).args(args).current_dir(&tmp).env("RL4SEG_CACHE", tmp.join("cache")).output().expect("runs");
+                let out = Command::new(bin)
+                    .args(args)
+                    .current_dir(&tmp)
+                    .env("RL4SEG_CACHE", tmp.join("cache"))
+                    .output()
+                    .expect("runs");
                 assert!(out.status.success());
             },
             30,

@@ -56,7 +56,10 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
                 }
             }
             Some(other) => {
-                errors.push(format!("node `{}`: when = {other} must be a string \"<key>\" or \"!<key>\"", node.id));
+                errors.push(format!(
+                    "node `{}`: when = {other} must be a string \"<key>\" or \"!<key>\"",
+                    node.id
+                ));
                 true
             }
         };
@@ -95,9 +98,17 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
             }
         }
     }
-    let originally_sink: BTreeSet<String> =
-        spec.nodes.iter().filter(|n| !consumers.contains_key(n.id.as_str())).map(|n| n.id.clone()).collect();
-    let mut keep: BTreeSet<String> = active.iter().filter(|id| originally_sink.contains(*id)).cloned().collect();
+    let originally_sink: BTreeSet<String> = spec
+        .nodes
+        .iter()
+        .filter(|n| !consumers.contains_key(n.id.as_str()))
+        .map(|n| n.id.clone())
+        .collect();
+    let mut keep: BTreeSet<String> = active
+        .iter()
+        .filter(|id| originally_sink.contains(*id))
+        .cloned()
+        .collect();
     let by_id: BTreeMap<String, Vec<String>> = spec
         .nodes
         .iter()
@@ -107,7 +118,9 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
                 .values()
                 .flat_map(|r| match r {
                     InputRef::Node(t) => vec![t.clone()],
-                    InputRef::Prev { node, first } => std::iter::once(node.clone()).chain(first.clone()).collect(),
+                    InputRef::Prev { node, first } => {
+                        std::iter::once(node.clone()).chain(first.clone()).collect()
+                    }
                 })
                 .collect();
             (n.id.clone(), deps)
@@ -159,13 +172,22 @@ mod tests {
         NodeSpec {
             id: id.into(),
             kind: "k".into(),
-            inputs: inputs.iter().map(|(p, t)| (p.to_string(), InputRef::Node(t.to_string()))).collect(),
+            inputs: inputs
+                .iter()
+                .map(|(p, t)| (p.to_string(), InputRef::Node(t.to_string())))
+                .collect(),
             config,
         }
     }
 
     fn spec(nodes: Vec<NodeSpec>) -> PipelineSpec {
-        PipelineSpec { name: "p".into(), seed: 0, runtime: RuntimeConfig::default(), nodes, repeat: vec![] }
+        PipelineSpec {
+            name: "p".into(),
+            seed: 0,
+            runtime: RuntimeConfig::default(),
+            nodes,
+            repeat: vec![],
+        }
     }
 
     fn ids(s: &PipelineSpec) -> Vec<&str> {
@@ -211,7 +233,10 @@ mod tests {
 
     #[test]
     fn no_active_alternative_is_reported() {
-        let mut s = spec(vec![node("a", &[], Some("x")), node("b", &[("i", "a|a")], None)]);
+        let mut s = spec(vec![
+            node("a", &[], Some("x")),
+            node("b", &[("i", "a|a")], None),
+        ]);
         let t: toml::Table = toml::from_str("x = false").expect("toml");
         let err = apply(&mut s, &t).expect_err("none active");
         assert!(err[0].contains("none of these nodes is active"), "{err:?}");

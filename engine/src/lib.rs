@@ -4,16 +4,18 @@
 pub mod conditional;
 pub mod node;
 pub mod spec;
-pub use node::{ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, RuntimeKnobs};
-pub mod plan;
-pub mod toy;
-pub mod config;
-pub mod spec_parse;
+pub use node::{
+    ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, RuntimeKnobs,
+};
 pub mod cache;
-pub mod logging;
-pub mod exec;
-pub mod rundir;
 pub mod cli;
-pub mod schema_gen;
-pub mod sweep_run;
+pub mod config;
+pub mod exec;
 pub mod launcher;
+pub mod logging;
+pub mod plan;
+pub mod rundir;
+pub mod schema_gen;
+pub mod spec_parse;
+pub mod sweep_run;
+pub mod toy;

@@ -29,9 +29,19 @@ pub fn init(verbosity: i8) {
         1 => LevelFilter::DEBUG,
         _ => LevelFilter::TRACE,
     };
-    let file_level = if verbosity >= 1 { stderr_level } else { LevelFilter::INFO };
-    let stderr = tracing_subscriber::fmt::layer().event_format(Short).with_writer(StderrMake).with_filter(stderr_level);
-    let file = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(RunLogMake).with_filter(file_level);
+    let file_level = if verbosity >= 1 {
+        stderr_level
+    } else {
+        LevelFilter::INFO
+    };
+    let stderr = tracing_subscriber::fmt::layer()
+        .event_format(Short)
+        .with_writer(StderrMake)
+        .with_filter(stderr_level);
+    let file = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
+        .with_writer(RunLogMake)
+        .with_filter(file_level);
     let subscriber = tracing_subscriber::registry().with(stderr).with(file);
     let _ = tracing::subscriber::set_global_default(subscriber);
 }
@@ -85,7 +95,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut w: Writer<'_>, event: &Event<'_>) -> std::fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut w: Writer<'_>,
+        event: &Event<'_>,
+    ) -> std::fmt::Result {
         let prefix = match *event.metadata().level() {
             Level::ERROR => "error: ",
             Level::WARN => "warning: ",
@@ -143,13 +158,19 @@ struct RunLogMake;
 impl<'a> MakeWriter<'a> for StderrMake {
     type Writer = LineWriter;
     fn make_writer(&'a self) -> LineWriter {
-        LineWriter { buf: Vec::new(), to_stderr: true }
+        LineWriter {
+            buf: Vec::new(),
+            to_stderr: true,
+        }
     }
 }
 
 impl<'a> MakeWriter<'a> for RunLogMake {
     type Writer = LineWriter;
     fn make_writer(&'a self) -> LineWriter {
-        LineWriter { buf: Vec::new(), to_stderr: false }
+        LineWriter {
+            buf: Vec::new(),
+            to_stderr: false,
+        }
     }
 }

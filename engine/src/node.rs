@@ -108,10 +108,12 @@ pub struct NodeContext {
 impl NodeContext {
     /// Upstream artifact directory of a connected port.
     pub fn input(&self, port: &str) -> Result<&Path, NodeError> {
-        self.inputs
-            .get(port)
-            .map(PathBuf::as_path)
-            .ok_or_else(|| NodeError::internal(format!("node `{}`: input port `{port}` is not connected", self.node_id)))
+        self.inputs.get(port).map(PathBuf::as_path).ok_or_else(|| {
+            NodeError::internal(format!(
+                "node `{}`: input port `{port}` is not connected",
+                self.node_id
+            ))
+        })
     }
     /// Main artifact path for this node's output.
     pub fn artifact_path(&self) -> PathBuf {
@@ -140,12 +142,21 @@ pub trait Registry: Send + Sync {
     fn schema(&self, kind: &str) -> serde_json::Value;
 
     /// Run one node. `config` is the canonical table returned by `resolve`.
-    fn run(&self, kind: &str, config: &toml::Table, ctx: &NodeContext) -> Result<Metrics, NodeError>;
+    fn run(
+        &self,
+        kind: &str,
+        config: &toml::Table,
+        ctx: &NodeContext,
+    ) -> Result<Metrics, NodeError>;
 
     /// Fingerprint of what a node reads from outside the cache (e.g. the size and modification
     /// time of every input file of a `load` node), hashed into its cache key so that a changed
     /// file invalidates the entry. `None` for kinds that read only their inputs and config.
-    fn external_fingerprint(&self, _kind: &str, _config: &toml::Table) -> Result<Option<String>, NodeError> {
+    fn external_fingerprint(
+        &self,
+        _kind: &str,
+        _config: &toml::Table,
+    ) -> Result<Option<String>, NodeError> {
         Ok(None)
     }
 
@@ -166,10 +177,17 @@ where
     let typed: C = serde_path_to_error::deserialize(toml::Value::Table(raw)).map_err(|e| {
         let path = e.path().to_string();
         let path = if path == "." { String::new() } else { path };
-        vec![ConfigIssue { path, message: e.into_inner().to_string().trim().to_string() }]
+        vec![ConfigIssue {
+            path,
+            message: e.into_inner().to_string().trim().to_string(),
+        }]
     })?;
-    toml::Table::try_from(&typed)
-        .map_err(|e| vec![ConfigIssue { path: String::new(), message: format!("cannot canonicalise config: {e}") }])
+    toml::Table::try_from(&typed).map_err(|e| {
+        vec![ConfigIssue {
+            path: String::new(),
+            message: format!("cannot canonicalise config: {e}"),
+        }]
+    })
 }
 
 /// Deserialize a canonical table (as returned by [`resolve_typed`]) into `C` for running.
@@ -206,12 +224,19 @@ mod tests {
     fn resolve_fills_defaults_and_names_bad_keys() {
         let raw: toml::Table = toml::from_str("a = 'x'").expect("toml");
         let got = resolve_typed::<Outer>(raw).expect("valid");
-        assert_eq!(toml::to_string(&got).expect("ser").trim(), "a = \"x\"\n\n[inner]\nb = 2");
+        assert_eq!(
+            toml::to_string(&got).expect("ser").trim(),
+            "a = \"x\"\n\n[inner]\nb = 2"
+        );
 
         let raw: toml::Table = toml::from_str("a = 'x'\n[inner]\nbb = 3").expect("toml");
         let err = resolve_typed::<Outer>(raw).expect_err("unknown key");
         assert_eq!(err[0].path, "inner");
-        assert!(err[0].message.contains("unknown field `bb`"), "{}", err[0].message);
+        assert!(
+            err[0].message.contains("unknown field `bb`"),
+            "{}",
+            err[0].message
+        );
 
         let raw: toml::Table = toml::from_str("a = 3").expect("toml");
         let err = resolve_typed::<Outer>(raw).expect_err("type");

@@ -27,7 +27,10 @@ pub struct Stamp {
 impl Stamp {
     pub fn now() -> Stamp {
         let now = chrono::Local::now();
-        Stamp { date: now.format("%Y-%m-%d").to_string(), time: now.format("%H-%M-%S").to_string() }
+        Stamp {
+            date: now.format("%Y-%m-%d").to_string(),
+            time: now.format("%H-%M-%S").to_string(),
+        }
     }
 }
 
@@ -43,23 +46,47 @@ pub fn expand(template: &str, vars: &[(&str, &str)]) -> String {
 /// Creates `path` (and its parents); if it exists, the first free `path_1`, `path_2`, ...
 pub fn create_unique(path: &Path) -> Result<PathBuf, RunDirError> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|source| RunDirError { what: "create", path: parent.into(), source })?;
+        std::fs::create_dir_all(parent).map_err(|source| RunDirError {
+            what: "create",
+            path: parent.into(),
+            source,
+        })?;
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut i = 0u32;
     loop {
-        let candidate = if i == 0 { path.to_path_buf() } else { path.with_file_name(format!("{name}_{i}")) };
+        let candidate = if i == 0 {
+            path.to_path_buf()
+        } else {
+            path.with_file_name(format!("{name}_{i}"))
+        };
         match std::fs::create_dir(&candidate) {
             Ok(()) => return Ok(candidate),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && i < 10_000 => i += 1,
-            Err(source) => return Err(RunDirError { what: "create", path: candidate, source }),
+            Err(source) => {
+                return Err(RunDirError {
+                    what: "create",
+                    path: candidate,
+                    source,
+                });
+            }
         }
     }
 }
 
 /// The directory of a single run (created).
 pub fn single(template: &str, pipeline: &str, stamp: &Stamp) -> Result<PathBuf, RunDirError> {
-    let path = expand(template, &[("pipeline", pipeline), ("date", &stamp.date), ("time", &stamp.time)]);
+    let path = expand(
+        template,
+        &[
+            ("pipeline", pipeline),
+            ("date", &stamp.date),
+            ("time", &stamp.time),
+        ],
+    );
     create_unique(Path::new(&path))
 }
 
@@ -74,19 +101,51 @@ pub struct SweepDirs {
 impl SweepDirs {
     pub fn create(template: &str, pipeline: &str, stamp: &Stamp) -> Result<SweepDirs, RunDirError> {
         let parts: Vec<&str> = template.split('/').collect();
-        let split = parts.iter().position(|p| p.contains("{job}") || p.contains("{overrides}")).unwrap_or(parts.len());
+        let split = parts
+            .iter()
+            .position(|p| p.contains("{job}") || p.contains("{overrides}"))
+            .unwrap_or(parts.len());
         let root_t = parts[..split].join("/");
-        let job_template = if split == parts.len() { "{job}".to_string() } else { parts[split..].join("/") };
-        let root = expand(&root_t, &[("pipeline", pipeline), ("date", &stamp.date), ("time", &stamp.time)]);
+        let job_template = if split == parts.len() {
+            "{job}".to_string()
+        } else {
+            parts[split..].join("/")
+        };
+        let root = expand(
+            &root_t,
+            &[
+                ("pipeline", pipeline),
+                ("date", &stamp.date),
+                ("time", &stamp.time),
+            ],
+        );
         let root = create_unique(Path::new(if root.is_empty() { "." } else { &root }))?;
         Ok(SweepDirs { root, job_template })
     }
 
     /// Creates job `job`'s directory; `overrides` is its override dirname.
-    pub fn job(&self, job: usize, overrides: &str, pipeline: &str, stamp: &Stamp) -> Result<PathBuf, RunDirError> {
+    pub fn job(
+        &self,
+        job: usize,
+        overrides: &str,
+        pipeline: &str,
+        stamp: &Stamp,
+    ) -> Result<PathBuf, RunDirError> {
         let n = job.to_string();
-        let rel = expand(&self.job_template, &[("job", &n), ("overrides", overrides), ("pipeline", pipeline), ("date", &stamp.date), ("time", &stamp.time)]);
-        let rel: Vec<String> = rel.split('/').map(|c| c.trim_end_matches(['_', '-', ',']).to_string()).collect();
+        let rel = expand(
+            &self.job_template,
+            &[
+                ("job", &n),
+                ("overrides", overrides),
+                ("pipeline", pipeline),
+                ("date", &stamp.date),
+                ("time", &stamp.time),
+            ],
+        );
+        let rel: Vec<String> = rel
+            .split('/')
+            .map(|c| c.trim_end_matches(['_', '-', ',']).to_string())
+            .collect();
         create_unique(&self.root.join(rel.join("/")))
     }
 }
@@ -109,19 +168,37 @@ pub fn write_record(dir: &Path, r: &JobRecord<'_>) -> Result<(), RunDirError> {
     let choices = if r.choices.is_empty() {
         "(none)".to_string()
     } else {
-        r.choices.iter().map(|(g, o)| format!("{g}={o}")).collect::<Vec<_>>().join(", ")
+        r.choices
+            .iter()
+            .map(|(g, o)| format!("{g}={o}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     };
-    let overrides = if r.overrides.is_empty() { "(none)".to_string() } else { r.overrides.join(" ") };
-    let header = format!("# Resolved config of pipeline `{}`.\n# Group choices: {choices}\n# Overrides: {overrides}\n\n", r.plan.pipeline);
+    let overrides = if r.overrides.is_empty() {
+        "(none)".to_string()
+    } else {
+        r.overrides.join(" ")
+    };
+    let header = format!(
+        "# Resolved config of pipeline `{}`.\n# Group choices: {choices}\n# Overrides: {overrides}\n\n",
+        r.plan.pipeline
+    );
     let files = [
         ("config.toml", header + r.config_toml),
-        ("overrides.txt", r.overrides.iter().map(|o| format!("{o}\n")).collect()),
+        (
+            "overrides.txt",
+            r.overrides.iter().map(|o| format!("{o}\n")).collect(),
+        ),
         ("plan.txt", r.plan_text.to_string()),
         ("plan.json", r.plan.to_json() + "\n"),
     ];
     for (name, text) in files {
         let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| RunDirError { what: "write", path, source })?;
+        std::fs::write(&path, text).map_err(|source| RunDirError {
+            what: "write",
+            path,
+            source,
+        })?;
     }
     Ok(())
 }
@@ -133,8 +210,14 @@ mod tests {
     #[test]
     fn a_taken_directory_gets_a_suffix() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let stamp = Stamp { date: "2026-01-02".into(), time: "03-04-05".into() };
-        let t = format!("{}/outputs/{{pipeline}}/{{date}}_{{time}}", tmp.path().display());
+        let stamp = Stamp {
+            date: "2026-01-02".into(),
+            time: "03-04-05".into(),
+        };
+        let t = format!(
+            "{}/outputs/{{pipeline}}/{{date}}_{{time}}",
+            tmp.path().display()
+        );
         let a = single(&t, "toy", &stamp).expect("created");
         let b = single(&t, "toy", &stamp).expect("created");
         assert_eq!(a, tmp.path().join("outputs/toy/2026-01-02_03-04-05"));
@@ -144,13 +227,29 @@ mod tests {
     #[test]
     fn sweep_jobs_live_under_one_root() {
         let tmp = tempfile::tempdir().expect("tempdir");
-        let stamp = Stamp { date: "d".into(), time: "t".into() };
-        let t = format!("{}/multirun/{{pipeline}}/{{date}}_{{time}}/{{job}}_{{overrides}}", tmp.path().display());
+        let stamp = Stamp {
+            date: "d".into(),
+            time: "t".into(),
+        };
+        let t = format!(
+            "{}/multirun/{{pipeline}}/{{date}}_{{time}}/{{job}}_{{overrides}}",
+            tmp.path().display()
+        );
         let dirs = SweepDirs::create(&t, "toy", &stamp).expect("root");
         assert_eq!(dirs.root, tmp.path().join("multirun/toy/d_t"));
-        assert_eq!(dirs.job(0, "a=1,b=x", "toy", &stamp).expect("job"), dirs.root.join("0_a=1,b=x"));
-        assert_eq!(dirs.job(1, "", "toy", &stamp).expect("job"), dirs.root.join("1"));
-        let flat = SweepDirs::create(&format!("{}/flat", tmp.path().display()), "toy", &stamp).expect("root");
-        assert_eq!(flat.job(3, "a=1", "toy", &stamp).expect("job"), tmp.path().join("flat/3"));
+        assert_eq!(
+            dirs.job(0, "a=1,b=x", "toy", &stamp).expect("job"),
+            dirs.root.join("0_a=1,b=x")
+        );
+        assert_eq!(
+            dirs.job(1, "", "toy", &stamp).expect("job"),
+            dirs.root.join("1")
+        );
+        let flat = SweepDirs::create(&format!("{}/flat", tmp.path().display()), "toy", &stamp)
+            .expect("root");
+        assert_eq!(
+            flat.job(3, "a=1", "toy", &stamp).expect("job"),
+            tmp.path().join("flat/3")
+        );
     }
 }

@@ -26,13 +26,19 @@ pub fn generate(registry: &dyn Registry) -> BTreeMap<String, Value> {
             for prop in props.values_mut() {
                 *prop = json!({ "anyOf": [prop.take(), interpolation()] });
             }
-            props.insert("kind".into(), json!({ "const": k.name, "description": k.doc }));
+            props.insert(
+                "kind".into(),
+                json!({ "const": k.name, "description": k.doc }),
+            );
             let ports: Map<String, Value> = k
                 .inputs
                 .iter()
                 .map(|p| (p.name.to_string(), json!({ "type": "string", "description": format!("node id (accepts {})", p.accepts.join(", ")) })))
                 .collect();
-            props.insert("inputs".into(), json!({ "type": "object", "properties": ports, "additionalProperties": false }));
+            props.insert(
+                "inputs".into(),
+                json!({ "type": "object", "properties": ports, "additionalProperties": false }),
+            );
         }
         let required = node.entry("required").or_insert_with(|| json!([]));
         if let Value::Array(req) = required {
@@ -46,9 +52,17 @@ pub fn generate(registry: &dyn Registry) -> BTreeMap<String, Value> {
     for k in registry.kinds() {
         variants.push(json!({ "$ref": format!("#/$defs/node.{}", k.name) }));
     }
-    let runtime = hoist(serde_json::to_value(schemars::schema_for!(RuntimeConfig)).unwrap_or(Value::Null), "runtime", &mut defs);
+    let runtime = hoist(
+        serde_json::to_value(schemars::schema_for!(RuntimeConfig)).unwrap_or(Value::Null),
+        "runtime",
+        &mut defs,
+    );
     defs.insert("runtime".into(), Value::Object(runtime));
-    let repeat = hoist(serde_json::to_value(schemars::schema_for!(RepeatSpec)).unwrap_or(Value::Null), "repeat", &mut defs);
+    let repeat = hoist(
+        serde_json::to_value(schemars::schema_for!(RepeatSpec)).unwrap_or(Value::Null),
+        "repeat",
+        &mut defs,
+    );
     defs.insert("repeat".into(), Value::Object(repeat));
     let pipeline = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -77,7 +91,9 @@ fn interpolation() -> Value {
 fn hoist(schema: Value, prefix: &str, defs: &mut Map<String, Value>) -> Map<String, Value> {
     let mut schema = schema;
     rewrite_refs(&mut schema, prefix);
-    let Value::Object(mut obj) = schema else { return Map::new() };
+    let Value::Object(mut obj) = schema else {
+        return Map::new();
+    };
     if let Some(Value::Object(inner)) = obj.remove("$defs") {
         for (name, def) in inner {
             defs.insert(format!("{prefix}.{name}"), def);
@@ -143,7 +159,10 @@ mod tests {
         let pipeline = &all["pipeline"];
         let mut found = Vec::new();
         refs(pipeline, &mut found);
-        assert!(found.iter().any(|r| r == "#/$defs/scale.ScaleOp"), "{found:?}");
+        assert!(
+            found.iter().any(|r| r == "#/$defs/scale.ScaleOp"),
+            "{found:?}"
+        );
         for r in found {
             let name = r.strip_prefix("#/$defs/").expect("local reference");
             assert!(pipeline["$defs"].get(name).is_some(), "dangling {r}");
@@ -151,6 +170,10 @@ mod tests {
         let scale = &pipeline["$defs"]["node.scale"];
         assert_eq!(scale["properties"]["kind"]["const"], "scale");
         assert_eq!(scale["additionalProperties"], false);
-        assert!(scale["properties"]["inputs"]["properties"].get("x").is_some());
+        assert!(
+            scale["properties"]["inputs"]["properties"]
+                .get("x")
+                .is_some()
+        );
     }
 }

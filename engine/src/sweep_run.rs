@@ -32,10 +32,20 @@ pub struct JobSummary {
     pub metrics: BTreeMap<String, Metrics>,
 }
 
-pub fn run(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String], mode: SweepMode) -> Result<(), CliError> {
+pub fn run(
+    app: AppInfo,
+    g: &Global,
+    pipeline: &str,
+    overrides: &[String],
+    mode: SweepMode,
+) -> Result<(), CliError> {
     let sources = crate::cli::job_sources(app, g)?;
-    let jobs = config::expand_sweep(&sources, pipeline, overrides, mode).map_err(|e| crate::cli::config_errors(&e))?;
-    let prepared: Vec<Result<Prepared, CliError>> = jobs.iter().map(|o| prepare(app, g, &sources, pipeline, o)).collect();
+    let jobs = config::expand_sweep(&sources, pipeline, overrides, mode)
+        .map_err(|e| crate::cli::config_errors(&e))?;
+    let prepared: Vec<Result<Prepared, CliError>> = jobs
+        .iter()
+        .map(|o| prepare(app, g, &sources, pipeline, o))
+        .collect();
     let Some(first) = prepared.iter().find_map(|p| p.as_ref().ok()) else {
         // Every job is invalid: report each distinct problem once and run nothing.
         let mut seen: Vec<String> = Vec::new();
@@ -44,18 +54,34 @@ pub fn run(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String], mode:
                 seen.push(e.to_string());
             }
         }
-        let all = if jobs.len() == 1 { String::new() } else { format!(" (in all {} jobs)", jobs.len()) };
+        let all = if jobs.len() == 1 {
+            String::new()
+        } else {
+            format!(" (in all {} jobs)", jobs.len())
+        };
         return Err(CliError::User(format!("{}{all}", seen.join("\n"))));
     };
     let stamp = Stamp::now();
     let name = first.plan.pipeline.clone();
-    let dirs = SweepDirs::create(&first.spec.runtime.sweep_dir, &name, &stamp).map_err(CliError::internal)?;
+    let dirs = SweepDirs::create(&first.spec.runtime.sweep_dir, &name, &stamp)
+        .map_err(CliError::internal)?;
     tracing::info!("sweep: {} jobs in {}", jobs.len(), dirs.root.display());
 
     let mut summaries = Vec::with_capacity(jobs.len());
     for (i, (job_overrides, p)) in jobs.iter().zip(&prepared).enumerate() {
-        let dir = dirs.job(i, &config::override_dirname(job_overrides), &name, &stamp).map_err(CliError::internal)?;
-        tracing::info!("[job {}/{}] {}", i + 1, jobs.len(), if job_overrides.is_empty() { "(no overrides)".into() } else { job_overrides.join(" ") });
+        let dir = dirs
+            .job(i, &config::override_dirname(job_overrides), &name, &stamp)
+            .map_err(CliError::internal)?;
+        tracing::info!(
+            "[job {}/{}] {}",
+            i + 1,
+            jobs.len(),
+            if job_overrides.is_empty() {
+                "(no overrides)".into()
+            } else {
+                job_overrides.join(" ")
+            }
+        );
         let mut s = JobSummary {
             job: i,
             overrides: job_overrides.clone(),
@@ -99,22 +125,40 @@ pub fn run(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String], mode:
     let json = serde_json::to_string_pretty(&summaries).map_err(CliError::internal)?;
     for (file, text) in [("summary.md", md), ("summary.json", json + "\n")] {
         let path = dirs.root.join(file);
-        std::fs::write(&path, text).map_err(|e| CliError::internal(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, text)
+            .map_err(|e| CliError::internal(format!("cannot write {}: {e}", path.display())))?;
     }
     let failed = summaries.iter().filter(|s| s.status != "ok").count();
     if failed > 0 {
-        return Err(CliError::Failed(format!("error: {failed} of {} jobs failed; see {}", summaries.len(), dirs.root.join("summary.md").display())));
+        return Err(CliError::Failed(format!(
+            "error: {failed} of {} jobs failed; see {}",
+            summaries.len(),
+            dirs.root.join("summary.md").display()
+        )));
     }
     Ok(())
 }
 
 /// Headline metric columns: the metrics of the nodes nothing else reads (the pipeline's
 /// results), in plan order, at most [`MAX_METRIC_COLUMNS`].
-fn metric_columns(summaries: &[JobSummary], prepared: &[Result<Prepared, CliError>]) -> Vec<(String, String)> {
+fn metric_columns(
+    summaries: &[JobSummary],
+    prepared: &[Result<Prepared, CliError>],
+) -> Vec<(String, String)> {
     let mut cols: Vec<(String, String)> = Vec::new();
     for p in prepared.iter().filter_map(|p| p.as_ref().ok()) {
-        let read: std::collections::HashSet<&str> = p.plan.nodes.iter().flat_map(|n| n.inputs.values().map(String::as_str)).collect();
-        for n in p.plan.nodes.iter().filter(|n| !read.contains(n.id.as_str())) {
+        let read: std::collections::HashSet<&str> = p
+            .plan
+            .nodes
+            .iter()
+            .flat_map(|n| n.inputs.values().map(String::as_str))
+            .collect();
+        for n in p
+            .plan
+            .nodes
+            .iter()
+            .filter(|n| !read.contains(n.id.as_str()))
+        {
             for s in summaries {
                 for metric in s.metrics.get(&n.id).into_iter().flat_map(|m| m.keys()) {
                     let col = (n.id.clone(), metric.clone());
@@ -130,13 +174,23 @@ fn metric_columns(summaries: &[JobSummary], prepared: &[Result<Prepared, CliErro
 }
 
 fn fmt_metric(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{v:.0}") } else { format!("{v:.4}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{v:.0}")
+    } else {
+        format!("{v:.4}")
+    }
 }
 
 /// The summary table (Markdown, also readable in a terminal).
 pub fn table(summaries: &[JobSummary], prepared: &[Result<Prepared, CliError>]) -> String {
     let cols = metric_columns(summaries, prepared);
-    let mut header = vec!["job".to_string(), "overrides".into(), "status".into(), "ran".into(), "cached".into()];
+    let mut header = vec![
+        "job".to_string(),
+        "overrides".into(),
+        "status".into(),
+        "ran".into(),
+        "cached".into(),
+    ];
     header.extend(cols.iter().map(|(n, m)| format!("{n}.{m}")));
     let rows: Vec<Vec<String>> = summaries
         .iter()
@@ -145,8 +199,19 @@ pub fn table(summaries: &[JobSummary], prepared: &[Result<Prepared, CliError>]) 
                 Some(e) => format!("{}: {}", s.status, e.lines().next().unwrap_or_default()),
                 None => s.status.clone(),
             };
-            let mut r = vec![s.job.to_string(), s.overrides.join(" "), status, s.ran.to_string(), s.cached.to_string()];
-            r.extend(cols.iter().map(|(n, m)| s.metrics.get(n).and_then(|x| x.get(m)).map_or_else(|| "-".into(), |v| fmt_metric(*v))));
+            let mut r = vec![
+                s.job.to_string(),
+                s.overrides.join(" "),
+                status,
+                s.ran.to_string(),
+                s.cached.to_string(),
+            ];
+            r.extend(cols.iter().map(|(n, m)| {
+                s.metrics
+                    .get(n)
+                    .and_then(|x| x.get(m))
+                    .map_or_else(|| "-".into(), |v| fmt_metric(*v))
+            }));
             r
         })
         .collect();
@@ -158,11 +223,18 @@ pub fn table(summaries: &[JobSummary], prepared: &[Result<Prepared, CliError>]) 
     }
     let mut out = String::new();
     let line = |cells: &[String], out: &mut String| {
-        let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         let _ = writeln!(out, "| {} |", padded.join(" | "));
     };
     line(&header, &mut out);
-    line(&widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(), &mut out);
+    line(
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+        &mut out,
+    );
     for r in &rows {
         line(r, &mut out);
     }

@@ -19,8 +19,18 @@ struct Case {
 }
 
 const CASES: [Case; 2] = [
-    Case { name: "small", train: [2, 1, 4, 128, 128], infer: [2, 1, 4, 128, 128], repeats: 5 },
-    Case { name: "rl4seg3d", train: [1, 1, 4, 128, 128], infer: [2, 1, 4, 128, 128], repeats: 3 },
+    Case {
+        name: "small",
+        train: [2, 1, 4, 128, 128],
+        infer: [2, 1, 4, 128, 128],
+        repeats: 5,
+    },
+    Case {
+        name: "rl4seg3d",
+        train: [1, 1, 4, 128, 128],
+        infer: [2, 1, 4, 128, 128],
+        repeats: 3,
+    },
 ];
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -43,14 +53,22 @@ fn timed(repeats: usize, mut f: impl FnMut()) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
-    let value = |flag: &str| args.iter().position(|a| a == flag).and_then(|i| args.get(i + 1)).cloned();
+    let value = |flag: &str| {
+        args.iter()
+            .position(|a| a == flag)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
     let threads: usize = value("--threads").map_or(Ok(2), |v| v.parse())?;
     let presets = value("--presets").unwrap_or_else(|| "small,rl4seg3d".into());
     let threads = models::device::init_threads(threads)?;
     println!("burn flex, threads {threads}");
     let device = models::device::select("cpu")?;
     let ad = device.clone().autodiff();
-    for case in CASES.iter().filter(|c| presets.split(',').any(|p| p == c.name)) {
+    for case in CASES
+        .iter()
+        .filter(|c| presets.split(',').any(|p| p == c.name))
+    {
         let config = UNetConfig::preset(case.name)?;
         let mut net = Some(config.init(&device)?.train());
         let mut optim = AdamConfig::new().with_epsilon(1e-8).init();

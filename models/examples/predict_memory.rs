@@ -25,9 +25,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ((t * 7 + h * 3 + w) % 255) as f32 / 255.0
     });
     let start = Instant::now();
-    let logits = SlidingWindow::default().run(image.view(), &device, |x| -> Result<_, ShapeError> {
-        net.forward(x)
-    })?;
+    let logits =
+        SlidingWindow::default().run(image.view(), &device, |x| -> Result<_, ShapeError> {
+            net.forward(x)
+        })?;
     println!(
         "predicted [1, {frames}, {size}, {size}] -> {:?} in {:.2} s with {threads} threads",
         logits.dim(),

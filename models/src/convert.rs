@@ -7,7 +7,10 @@ use ndarray::{Array, ArrayView, ArrayView3, ArrayView4, Dimension, IxDyn};
 use crate::error::ShapeError;
 
 /// Copy any array into a float tensor of rank `D` (the array's own rank must be `D`).
-fn to_tensor<A: Dimension, const D: usize>(array: ArrayView<'_, f32, A>, device: &Device) -> Tensor<D> {
+fn to_tensor<A: Dimension, const D: usize>(
+    array: ArrayView<'_, f32, A>,
+    device: &Device,
+) -> Tensor<D> {
     let shape: [usize; D] = std::array::from_fn(|i| array.shape()[i]);
     let values: Vec<f32> = array.iter().copied().collect();
     Tensor::from_data(TensorData::new(values, shape), device)
@@ -59,7 +62,12 @@ fn unreachable_len<T>() -> T {
 }
 
 /// Check that two shapes are equal.
-pub fn same_shape(what: &'static str, left: &[usize], right: &[usize], hint: &'static str) -> Result<(), ShapeError> {
+pub fn same_shape(
+    what: &'static str,
+    left: &[usize],
+    right: &[usize],
+    hint: &'static str,
+) -> Result<(), ShapeError> {
     if left == right {
         Ok(())
     } else {
@@ -85,12 +93,20 @@ mod tests {
         assert_eq!(tensor.dims(), [1, 1, 2, 3, 4]);
         let back = tensor_to_array(tensor);
         assert_eq!(back.shape(), &[1, 1, 2, 3, 4]);
-        assert_eq!(back.iter().copied().collect::<Vec<_>>(), image.iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            back.iter().copied().collect::<Vec<_>>(),
+            image.iter().copied().collect::<Vec<_>>()
+        );
 
-        let map = Array4::from_shape_fn((3, 2, 2, 2), |(c, t, h, w)| (c * 8 + t * 4 + h * 2 + w) as f32);
+        let map = Array4::from_shape_fn((3, 2, 2, 2), |(c, t, h, w)| {
+            (c * 8 + t * 4 + h * 2 + w) as f32
+        });
         let tensor = channels_to_tensor(map.view(), &device);
         assert_eq!(tensor.dims(), [1, 3, 2, 2, 2]);
-        assert_eq!(float_values(tensor), map.iter().copied().collect::<Vec<_>>());
+        assert_eq!(
+            float_values(tensor),
+            map.iter().copied().collect::<Vec<_>>()
+        );
 
         let labels = Array3::from_shape_fn((1, 2, 2), |(_, h, w)| (h * 2 + w) as u8 % 3);
         let tensor = labels_to_tensor(labels.view(), &device);

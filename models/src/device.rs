@@ -120,7 +120,10 @@ pub fn init_threads(threads: usize) -> Result<usize, DeviceError> {
     } else {
         threads
     };
-    match rayon::ThreadPoolBuilder::new().num_threads(wanted).build_global() {
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(wanted)
+        .build_global()
+    {
         Ok(()) => Ok(wanted),
         Err(e) => {
             let current = rayon::current_num_threads();
@@ -142,7 +145,10 @@ mod tests {
     fn parses_device_strings() {
         assert_eq!("cpu".parse::<DeviceSpec>(), Ok(DeviceSpec::Cpu));
         assert_eq!(" CPU ".parse::<DeviceSpec>(), Ok(DeviceSpec::Cpu));
-        assert_eq!("vulkan:1".parse::<DeviceSpec>(), Ok(DeviceSpec::Vulkan(Some(1))));
+        assert_eq!(
+            "vulkan:1".parse::<DeviceSpec>(),
+            Ok(DeviceSpec::Vulkan(Some(1)))
+        );
         assert_eq!("vulkan".parse::<DeviceSpec>(), Ok(DeviceSpec::Vulkan(None)));
         assert_eq!("cuda".parse::<DeviceSpec>(), Ok(DeviceSpec::Cuda(0)));
         assert_eq!("cuda:2".parse::<DeviceSpec>(), Ok(DeviceSpec::Cuda(2)));

@@ -20,10 +20,7 @@ pub enum ConfigError {
     #[error("model config: a U-Net needs at least 2 levels, `channels` has {0}")]
     TooFewLevels(usize),
     #[error("model config: `{field}` must be >= 1 (got 0){hint}")]
-    Zero {
-        field: String,
-        hint: &'static str,
-    },
+    Zero { field: String, hint: &'static str },
     #[error(
         "model config: kernel {kernel:?} of level {level} has an even size; use odd kernels (1, 3, 5, ...) so 'same' padding exists"
     )]
@@ -69,7 +66,10 @@ pub enum ShapeError {
         multiple: usize,
     },
     #[error("{what}: empty input (shape {shape:?}); every axis must be >= 1")]
-    Empty { what: &'static str, shape: Vec<usize> },
+    Empty {
+        what: &'static str,
+        shape: Vec<usize>,
+    },
     #[error("{what}: shapes differ: {left:?} vs {right:?}; {hint}")]
     Mismatch {
         what: &'static str,

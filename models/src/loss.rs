@@ -37,7 +37,12 @@ pub fn soft_dice(logits: Tensor<5>, labels: Tensor<4, Int>, first_class: usize) 
     let first = first_class.min(c.saturating_sub(1));
     let probs = softmax(logits, 1).narrow(1, first, c - first);
     let target = one_hot(labels, c).narrow(1, first, c - first);
-    let per_class = |x: Tensor<5>| -> Tensor<1> { x.swap_dims(0, 1).flatten::<2>(1, 4).sum_dim(1).flatten(0, 1) };
+    let per_class = |x: Tensor<5>| -> Tensor<1> {
+        x.swap_dims(0, 1)
+            .flatten::<2>(1, 4)
+            .sum_dim(1)
+            .flatten(0, 1)
+    };
     let intersection = per_class(probs.clone() * target.clone());
     let denominator = per_class(probs) + per_class(target);
     let eps = 1e-5;
@@ -66,7 +71,13 @@ mod tests {
 
     fn logits_and_labels(device: &Device) -> (Tensor<5>, Tensor<4, Int>) {
         // 2 voxels, 3 classes: voxel 0 logits (0, ln 2, ln 3) -> p = (1/6, 1/3, 1/2).
-        let logits = Tensor::from_data(TensorData::new(vec![0.0, 0.0, 2f32.ln(), 0.0, 3f32.ln(), 0.0], [1, 3, 1, 1, 2]), device);
+        let logits = Tensor::from_data(
+            TensorData::new(
+                vec![0.0, 0.0, 2f32.ln(), 0.0, 3f32.ln(), 0.0],
+                [1, 3, 1, 1, 2],
+            ),
+            device,
+        );
         let labels = Tensor::from_data(TensorData::new(vec![2i64, 1], [1, 1, 1, 2]), device);
         (logits, labels)
     }
@@ -93,7 +104,13 @@ mod tests {
         let expected = 1.0 - (d1 + d2) / 2.0;
         assert!((loss - expected).abs() < 1e-5, "{loss} vs {expected}");
         // A perfect, confident prediction has a loss near 0.
-        let sure = Tensor::from_data(TensorData::new(vec![-20.0f32, -20.0, -20.0, 20.0, 20.0, -20.0], [1, 3, 1, 1, 2]), &device);
+        let sure = Tensor::from_data(
+            TensorData::new(
+                vec![-20.0f32, -20.0, -20.0, 20.0, 20.0, -20.0],
+                [1, 3, 1, 1, 2],
+            ),
+            &device,
+        );
         let labels = Tensor::from_data(TensorData::new(vec![2i64, 1], [1, 1, 1, 2]), &device);
         assert!(float_values(soft_dice(sure, labels, 1))[0] < 1e-4);
     }

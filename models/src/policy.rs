@@ -28,7 +28,10 @@ pub fn log_probs(logits: Tensor<5>) -> Tensor<5> {
 ///
 /// # Shapes
 /// - logits `[B, C, T, H, W]`, actions `[B, T, H, W]` with values in `0..C` -> `[B, T, H, W]`
-pub fn action_log_prob(logits: Tensor<5>, actions: Tensor<4, Int>) -> Result<Tensor<4>, ShapeError> {
+pub fn action_log_prob(
+    logits: Tensor<5>,
+    actions: Tensor<4, Int>,
+) -> Result<Tensor<4>, ShapeError> {
     let [b, _, t, h, w] = logits.dims();
     check_actions(logits.dims(), actions.dims())?;
     let index: Tensor<5, Int> = actions.reshape([b, 1, t, h, w]);
@@ -107,7 +110,8 @@ mod tests {
     fn log_prob_and_entropy_match_hand_values() {
         let device = Device::flex();
         let logits = hand_logits(&device);
-        let actions: Tensor<4, Int> = Tensor::from_data(TensorData::new(vec![2i64, 0], [1, 1, 1, 2]), &device);
+        let actions: Tensor<4, Int> =
+            Tensor::from_data(TensorData::new(vec![2i64, 0], [1, 1, 1, 2]), &device);
         let lp = float_values(action_log_prob(logits.clone(), actions).expect("shapes"));
         assert!((lp[0] - (0.5f32).ln()).abs() < 1e-6, "{lp:?}");
         assert!((lp[1] - (1.0f32 / 3.0).ln()).abs() < 1e-6, "{lp:?}");
@@ -127,7 +131,9 @@ mod tests {
     fn mismatched_actions_are_rejected() {
         let device = Device::flex();
         let actions: Tensor<4, Int> = Tensor::zeros([1, 1, 2, 1], &device);
-        let e = action_log_prob(hand_logits(&device), actions).unwrap_err().to_string();
+        let e = action_log_prob(hand_logits(&device), actions)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("actions are [B, T, H, W]"), "{e}");
     }
 
@@ -140,7 +146,8 @@ mod tests {
         for (c, p) in [0.1f32, 0.2, 0.7].iter().enumerate() {
             values[c * n..(c + 1) * n].fill(p.ln());
         }
-        let logits: Tensor<5> = Tensor::from_data(TensorData::new(values, [1, 3, 1, 1, n]), &device);
+        let logits: Tensor<5> =
+            Tensor::from_data(TensorData::new(values, [1, 3, 1, 1, n]), &device);
         let a = int_values(sample(logits.clone(), &mut ChaCha8Rng::seed_from_u64(3)));
         let b = int_values(sample(logits, &mut ChaCha8Rng::seed_from_u64(3)));
         assert_eq!(a, b);

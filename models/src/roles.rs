@@ -15,14 +15,18 @@ pub const NUM_CLASSES: usize = 3;
 
 /// The actor's config for an architecture: in 1, out 3, no deep supervision (method.md 2.2).
 pub fn actor_config(arch: &UNetConfig) -> UNetConfig {
-    arch.clone().with_io(1, NUM_CLASSES).with_deep_supervision(false)
+    arch.clone()
+        .with_io(1, NUM_CLASSES)
+        .with_deep_supervision(false)
 }
 
 /// The critic's config: in 1, out 1, deep supervision on (method.md 2.3) with as many extra
 /// outputs as the architecture allows, at most its `deep_supervision_outputs` (2 by default).
 pub fn critic_config(arch: &UNetConfig) -> UNetConfig {
     let mut config = arch.clone().with_io(1, 1).with_deep_supervision(true);
-    config.deep_supervision_outputs = config.deep_supervision_outputs.min(config.levels().saturating_sub(2));
+    config.deep_supervision_outputs = config
+        .deep_supervision_outputs
+        .min(config.levels().saturating_sub(2));
     config
 }
 
@@ -94,11 +98,20 @@ mod tests {
     fn role_configs_set_channels_and_supervision() {
         let arch = UNetConfig::small().with_deep_supervision(true);
         let a = actor_config(&arch);
-        assert_eq!((a.in_channels, a.out_channels, a.deep_supervision), (1, 3, false));
+        assert_eq!(
+            (a.in_channels, a.out_channels, a.deep_supervision),
+            (1, 3, false)
+        );
         let c = critic_config(&arch);
-        assert_eq!((c.in_channels, c.out_channels, c.deep_supervision), (1, 1, true));
+        assert_eq!(
+            (c.in_channels, c.out_channels, c.deep_supervision),
+            (1, 1, true)
+        );
         let r = reward_config(&arch);
-        assert_eq!((r.in_channels, r.out_channels, r.deep_supervision), (2, 1, false));
+        assert_eq!(
+            (r.in_channels, r.out_channels, r.deep_supervision),
+            (2, 1, false)
+        );
     }
 
     #[test]
@@ -109,10 +122,16 @@ mod tests {
         let values = critic_values(&critic, image.clone()).expect("values");
         let dims: Vec<_> = values.iter().map(Tensor::dims).collect();
         assert_eq!(dims, vec![[1, 2, 8, 8], [1, 2, 4, 4]]);
-        assert!(float_values(values[0].clone()).iter().all(|v| *v > 0.0 && *v < 1.0));
+        assert!(
+            float_values(values[0].clone())
+                .iter()
+                .all(|v| *v > 0.0 && *v < 1.0)
+        );
 
-        let labels: Tensor<4, Int> =
-            Tensor::from_data(TensorData::new(vec![2i64; 2 * 8 * 8], [1, 2, 8, 8]), &device);
+        let labels: Tensor<4, Int> = Tensor::from_data(
+            TensorData::new(vec![2i64; 2 * 8 * 8], [1, 2, 8, 8]),
+            &device,
+        );
         let input = reward_input(image, labels).expect("input");
         assert_eq!(input.dims(), [1, 2, 2, 8, 8]);
         let second = float_values(input.clone().narrow(1, 1, 1));
@@ -120,7 +139,10 @@ mod tests {
         let net = reward_config(&tiny()).init(&device).expect("reward");
         assert_eq!(reward_map(&net, input).expect("map").dims(), [1, 2, 8, 8]);
 
-        let bad = reward_input(Tensor::zeros([1, 1, 2, 8, 8], &device), Tensor::zeros([1, 2, 8, 4], &device));
+        let bad = reward_input(
+            Tensor::zeros([1, 1, 2, 8, 8], &device),
+            Tensor::zeros([1, 2, 8, 4], &device),
+        );
         assert!(bad.unwrap_err().to_string().contains("[B, T, H, W]"));
     }
 }

@@ -59,7 +59,9 @@ impl SlidingWindow {
         let step = ((w as f64) * (1.0 - self.overlap)).max(1.0);
         let span = (len - w) as f64;
         let n = (span / step).ceil() as usize + 1;
-        (0..n).map(|i| round_half_even(i as f64 * span / (n - 1) as f64)).collect()
+        (0..n)
+            .map(|i| round_half_even(i as f64 * span / (n - 1) as f64))
+            .collect()
     }
 
     /// Gaussian importance map over a `[window, H, W]` window, each axis
@@ -91,7 +93,11 @@ impl SlidingWindow {
 
     /// Frames of reflect padding for a sequence of `t` frames.
     pub fn padding(&self, t: usize) -> usize {
-        if t > self.pad { self.pad } else { t.saturating_sub(1) }
+        if t > self.pad {
+            self.pad
+        } else {
+            t.saturating_sub(1)
+        }
     }
 
     /// Stitched logits of a whole sequence.
@@ -132,9 +138,17 @@ impl SlidingWindow {
         for chunk in starts.chunks(self.sw_batch_size.max(1)) {
             let mut values = Vec::with_capacity(chunk.len() * cin * win * plane);
             for &start in chunk {
-                values.extend(padded.slice(s![.., start..start + win, .., ..]).iter().copied());
+                values.extend(
+                    padded
+                        .slice(s![.., start..start + win, .., ..])
+                        .iter()
+                        .copied(),
+                );
             }
-            let batch = Tensor::from_data(TensorData::new(values, [chunk.len(), cin, win, h, w]), device);
+            let batch = Tensor::from_data(
+                TensorData::new(values, [chunk.len(), cin, win, h, w]),
+                device,
+            );
             let logits = window_fn(batch)?;
             let [n, cout, lt, lh, lw] = logits.dims();
             if n != chunk.len() || lt != win || lh != h || lw != w {
@@ -150,7 +164,8 @@ impl SlidingWindow {
             let acc = acc.get_or_insert_with(|| Array4::zeros((cout, len, h, w)));
             for (k, &start) in chunk.iter().enumerate() {
                 for c in 0..cout {
-                    let src = &logits[(k * cout + c) * win * plane..(k * cout + c + 1) * win * plane];
+                    let src =
+                        &logits[(k * cout + c) * win * plane..(k * cout + c + 1) * win * plane];
                     let mut dst = acc.slice_mut(s![c, start..start + win, .., ..]);
                     for ((d, &v), &wgt) in dst.iter_mut().zip(src).zip(&weights) {
                         *d += v * wgt;
@@ -190,7 +205,8 @@ fn reflect_pad_time(input: ArrayView4<'_, f32>, p: usize, min_len: usize) -> Arr
         } else {
             j as usize
         };
-        out.slice_mut(s![.., i, .., ..]).assign(&input.slice(s![.., src, .., ..]));
+        out.slice_mut(s![.., i, .., ..])
+            .assign(&input.slice(s![.., src, .., ..]));
     }
     out
 }
@@ -235,7 +251,10 @@ mod tests {
         let v: Vec<f32> = padded.iter().copied().collect();
         assert_eq!(v, vec![2.0, 1.0, 0.0, 1.0, 2.0, 1.0, 0.0]);
         let short = reflect_pad_time(Array4::ones((1, 1, 1, 1)).view(), 0, 4);
-        assert_eq!(short.iter().copied().collect::<Vec<_>>(), vec![1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(
+            short.iter().copied().collect::<Vec<_>>(),
+            vec![1.0, 0.0, 0.0, 0.0]
+        );
     }
 
     fn constant_net(value: f32) -> impl FnMut(Tensor<5>) -> Result<Tensor<5>, ShapeError> {
@@ -261,14 +280,21 @@ mod tests {
     #[test]
     fn identity_windows_return_the_input_and_batches_agree() {
         let device = Device::flex();
-        let input = Array4::from_shape_fn((1, 11, 4, 4), |(_, t, h, w)| (t * 16 + h * 4 + w) as f32);
+        let input =
+            Array4::from_shape_fn((1, 11, 4, 4), |(_, t, h, w)| (t * 16 + h * 4 + w) as f32);
         let identity = |x: Tensor<5>| -> Result<Tensor<5>, ShapeError> { Ok(x) };
-        let one = SlidingWindow { sw_batch_size: 1, ..Default::default() }
-            .run(input.view(), &device, identity)
-            .expect("run");
-        let three = SlidingWindow { sw_batch_size: 3, ..Default::default() }
-            .run(input.view(), &device, identity)
-            .expect("run");
+        let one = SlidingWindow {
+            sw_batch_size: 1,
+            ..Default::default()
+        }
+        .run(input.view(), &device, identity)
+        .expect("run");
+        let three = SlidingWindow {
+            sw_batch_size: 3,
+            ..Default::default()
+        }
+        .run(input.view(), &device, identity)
+        .expect("run");
         for (a, (b, c)) in input.iter().zip(one.iter().zip(three.iter())) {
             assert!((a - b).abs() < 1e-4 && (b - c).abs() < 1e-6);
         }
@@ -279,9 +305,15 @@ mod tests {
         let device = Device::flex();
         let input = Array4::<f32>::zeros((1, 4, 4, 4));
         let shrink = |x: Tensor<5>| -> Result<Tensor<5>, ShapeError> { Ok(x.narrow(2, 0, 2)) };
-        let e = SlidingWindow::default().run(input.view(), &device, shrink).unwrap_err();
+        let e = SlidingWindow::default()
+            .run(input.view(), &device, shrink)
+            .unwrap_err();
         assert!(e.to_string().contains("must keep the batch"), "{e}");
         let empty = Array4::<f32>::zeros((1, 0, 4, 4));
-        assert!(SlidingWindow::default().run(empty.view(), &device, constant_net(0.0)).is_err());
+        assert!(
+            SlidingWindow::default()
+                .run(empty.view(), &device, constant_net(0.0))
+                .is_err()
+        );
     }
 }

@@ -19,14 +19,23 @@ fn file_round_trip_is_bit_exact() {
     let config = common::tiny_config(2).with_deep_supervision(true);
     let net = config.init_seeded(&device(), 11).expect("net");
     checkpoint::save(&net, &path).expect("save");
-    assert!(config_path(&path).exists(), "config JSON beside the weights");
+    assert!(
+        config_path(&path).exists(),
+        "config JSON beside the weights"
+    );
     // No temporary files left behind.
-    let names: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").map(|e| e.expect("entry").file_name()).collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
     assert_eq!(names.len(), 2, "{names:?}");
 
     let loaded = checkpoint::load(&path, &device()).expect("load");
     assert_eq!(loaded.config(), &config);
-    assert_eq!(checkpoint::named_tensors(&loaded), checkpoint::named_tensors(&net));
+    assert_eq!(
+        checkpoint::named_tensors(&loaded),
+        checkpoint::named_tensors(&net)
+    );
     let x = Tensor::<5>::random([1, 1, 4, 8, 8], Distribution::Default, &device());
     let a = float_values(net.forward(x.clone()).expect("a"));
     let b = float_values(loaded.forward(x).expect("b"));
@@ -41,9 +50,15 @@ fn in_memory_weights_restore_a_network() {
     let net = config.init_seeded(&device(), 1).expect("net");
     let bytes = checkpoint::save_weights(&net);
     let other = config.init_seeded(&device(), 2).expect("other");
-    assert_ne!(checkpoint::named_tensors(&other), checkpoint::named_tensors(&net));
+    assert_ne!(
+        checkpoint::named_tensors(&other),
+        checkpoint::named_tensors(&net)
+    );
     let restored = checkpoint::load_weights(other, &bytes).expect("load");
-    assert_eq!(checkpoint::named_tensors(&restored), checkpoint::named_tensors(&net));
+    assert_eq!(
+        checkpoint::named_tensors(&restored),
+        checkpoint::named_tensors(&net)
+    );
     let rebuilt = checkpoint::from_bytes(&bytes, &device()).expect("from bytes");
     assert_eq!(rebuilt.config(), &config);
 }
@@ -54,7 +69,12 @@ fn mis_shaped_tensor_is_named() {
     let wider = common::tiny_config(3).init(&device()).expect("wider");
     let e = checkpoint::load_weights(wider, &checkpoint::save_weights(&small)).unwrap_err();
     match &e {
-        CheckpointError::ShapeMismatch { name, expected, found, .. } => {
+        CheckpointError::ShapeMismatch {
+            name,
+            expected,
+            found,
+            ..
+        } => {
             assert_eq!(name, "input_block.conv1.conv.weight");
             assert_eq!(expected, &vec![3, 1, 1, 3, 3]);
             assert_eq!(found, &vec![2, 1, 1, 3, 3]);
@@ -67,17 +87,30 @@ fn mis_shaped_tensor_is_named() {
 #[test]
 fn missing_and_unexpected_tensors_are_named() {
     let plain = common::tiny_config(2).init(&device()).expect("plain");
-    let with_heads = common::tiny_config(2).with_deep_supervision(true).init(&device()).expect("ds");
+    let with_heads = common::tiny_config(2)
+        .with_deep_supervision(true)
+        .init(&device())
+        .expect("ds");
     let e = checkpoint::load_weights(with_heads, &checkpoint::save_weights(&plain)).unwrap_err();
     let text = e.to_string();
     assert!(matches!(e, CheckpointError::Missing { .. }), "{text}");
-    assert!(text.contains("deep_supervision_heads.0.conv.weight"), "{text}");
+    assert!(
+        text.contains("deep_supervision_heads.0.conv.weight"),
+        "{text}"
+    );
 
-    let with_heads = common::tiny_config(2).with_deep_supervision(true).init(&device()).expect("ds");
+    let with_heads = common::tiny_config(2)
+        .with_deep_supervision(true)
+        .init(&device())
+        .expect("ds");
     let plain = common::tiny_config(2).init(&device()).expect("plain");
     let e = checkpoint::load_weights(plain, &checkpoint::save_weights(&with_heads)).unwrap_err();
     assert!(matches!(e, CheckpointError::Unexpected { .. }), "{e}");
-    assert!(e.to_string().contains("deep_supervision_heads.0.conv.weight"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("deep_supervision_heads.0.conv.weight"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -90,7 +123,10 @@ fn corrupt_files_are_clear_errors() {
 
     std::fs::write(&path, &bytes[..bytes.len() - 10]).expect("truncate");
     let e = checkpoint::load(&path, &device()).unwrap_err().to_string();
-    assert!(e.contains("truncated or corrupt") && e.contains("output_block.conv.weight"), "{e}");
+    assert!(
+        e.contains("truncated or corrupt") && e.contains("output_block.conv.weight"),
+        "{e}"
+    );
 
     std::fs::write(&path, b"not a checkpoint").expect("garbage");
     let e = checkpoint::load(&path, &device()).unwrap_err().to_string();
@@ -121,6 +157,14 @@ fn python_readable_layout() {
     assert_eq!((8 + n) % 8, 0);
     let header: serde_json::Value = serde_json::from_slice(&bytes[8..8 + n]).expect("json");
     assert_eq!(header["input_block.conv1.norm.weight"]["dtype"], "F32");
-    assert_eq!(header["upsamples.0.transp_conv.weight"]["shape"], serde_json::json!([128, 64, 2, 2, 2]));
-    assert!(header["__metadata__"]["rl4seg.model_config"].as_str().expect("config").contains("channels"));
+    assert_eq!(
+        header["upsamples.0.transp_conv.weight"]["shape"],
+        serde_json::json!([128, 64, 2, 2, 2])
+    );
+    assert!(
+        header["__metadata__"]["rl4seg.model_config"]
+            .as_str()
+            .expect("config")
+            .contains("channels")
+    );
 }

@@ -27,7 +27,10 @@ fn rl4seg3d_preset_runs_at_its_smallest_input() {
     let dims: Vec<_> = outputs.iter().map(Tensor::dims).collect();
     // method.md 2.1: full, head0 on the 64-channel X/2 output, head1 on the 128-channel
     // X/4, T/2 output.
-    assert_eq!(dims, vec![[1, 3, 4, 32, 32], [1, 3, 4, 16, 16], [1, 3, 2, 8, 8]]);
+    assert_eq!(
+        dims,
+        vec![[1, 3, 4, 32, 32], [1, 3, 4, 16, 16], [1, 3, 2, 8, 8]]
+    );
 }
 
 #[test]
@@ -47,7 +50,10 @@ fn odd_inputs_are_clear_errors() {
         ([1, 1, 6, 16, 16], "T = 6 is not a multiple of 4"),
         ([1, 1, 4, 20, 16], "H = 20 is not a multiple of 8"),
         ([1, 1, 4, 16, 12], "W = 12 is not a multiple of 8"),
-        ([1, 2, 4, 16, 16], "has 2 channels but the network expects 1"),
+        (
+            [1, 2, 4, 16, 16],
+            "has 2 channels but the network expects 1",
+        ),
         ([1, 1, 0, 16, 16], "empty input"),
     ];
     for (shape, needle) in cases {
@@ -56,7 +62,14 @@ fn odd_inputs_are_clear_errors() {
         assert!(text.contains(needle), "{shape:?}: {text}");
     }
     let e = net.check_input([1, 1, 4, 20, 16]).unwrap_err();
-    assert!(matches!(e, ShapeError::NotDivisible { axis: "H", multiple: 8, .. }));
+    assert!(matches!(
+        e,
+        ShapeError::NotDivisible {
+            axis: "H",
+            multiple: 8,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -69,9 +82,17 @@ fn same_seed_same_weights_other_seed_other_weights() {
     assert_eq!(a, b);
     assert_ne!(a, c);
     // Kaiming normal, a = 0.01: std = sqrt(2 / 1.0001) / sqrt(fan_in); input conv fan_in = 9.
-    let w = &a.iter().find(|t| t.name == "input_block.conv1.conv.weight").expect("weight").values;
+    let w = &a
+        .iter()
+        .find(|t| t.name == "input_block.conv1.conv.weight")
+        .expect("weight")
+        .values;
     let std = (w.iter().map(|v| v * v).sum::<f32>() / w.len() as f32).sqrt();
     assert!(std > 0.2 && std < 0.75, "{std}");
-    let bias = &a.iter().find(|t| t.name == "input_block.conv1.conv.bias").expect("bias").values;
+    let bias = &a
+        .iter()
+        .find(|t| t.name == "input_block.conv1.conv.bias")
+        .expect("bias")
+        .values;
     assert!(bias.iter().all(|v| *v == 0.0));
 }

@@ -301,12 +301,23 @@ mod tests {
 
     #[test]
     fn json_schema_documents_every_field() {
-        let schema = serde_json::to_value(schemars::schema_for!(SimConfig)).expect("schema serialises");
+        let schema =
+            serde_json::to_value(schemars::schema_for!(SimConfig)).expect("schema serialises");
         let text = schema.to_string();
-        for needle in ["Ejection fraction", "Sector opening angle", "\"a4c\"", "\"fit_sector\"", "minItems"] {
+        for needle in [
+            "Ejection fraction",
+            "Sector opening angle",
+            "\"a4c\"",
+            "\"fit_sector\"",
+            "minItems",
+        ] {
             assert!(text.contains(needle), "schema lacks {needle}");
         }
-        assert_eq!(schema["additionalProperties"], serde_json::json!(false), "closed config");
+        assert_eq!(
+            schema["additionalProperties"],
+            serde_json::json!(false),
+            "closed config"
+        );
     }
 
     #[test]

@@ -49,7 +49,16 @@ pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
             }
             // 3×3 dilations of MYO and of "others" (neither LV nor MYO).
             let (mut near_myo, mut near_others) = (false, false);
-            for j in [i - pw - 1, i - pw, i - pw + 1, i - 1, i + 1, i + pw - 1, i + pw, i + pw + 1] {
+            for j in [
+                i - pw - 1,
+                i - pw,
+                i - pw + 1,
+                i - 1,
+                i + 1,
+                i + pw - 1,
+                i + pw,
+                i + pw + 1,
+            ] {
                 match grid[j] {
                     LV => {}
                     MYO => near_myo = true,

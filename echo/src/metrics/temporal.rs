@@ -173,7 +173,11 @@ fn centre_of_mass(frame: &ndarray::ArrayView2<u8>, axis: usize) -> f64 {
             }
         }
     }
-    if n == 0 { (frame.shape()[axis] / 2) as f64 } else { sum as f64 / n as f64 }
+    if n == 0 {
+        (frame.shape()[axis] / 2) as f64
+    } else {
+        sum as f64 / n as f64
+    }
 }
 
 /// Mean of `HD(t, t−1)` and `HD(t, t+1)` for interior frames, 0 at both ends; `None` if the

@@ -57,7 +57,10 @@ impl Removal {
             format!("{verb} {} ({})", parts.join(", "), human_bytes(self.bytes))
         };
         if self.in_use > 0 {
-            s.push_str(&format!("; skipped {} in use by a running process", self.in_use));
+            s.push_str(&format!(
+                "; skipped {} in use by a running process",
+                self.in_use
+            ));
         }
         s
     }
@@ -72,17 +75,29 @@ pub fn human_bytes(b: u64) -> String {
         v /= 1000.0;
         u += 1;
     }
-    if u == 0 { format!("{b} B") } else { format!("{v:.1} {}", UNITS[u]) }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
 }
 
 fn dir_size(dir: &Path) -> u64 {
     manifest::list_files(dir)
-        .map(|files| files.iter().filter_map(|f| std::fs::metadata(dir.join(f)).ok()).map(|m| m.len()).sum())
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|f| std::fs::metadata(dir.join(f)).ok())
+                .map(|m| m.len())
+                .sum()
+        })
         .unwrap_or(0)
 }
 
 fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<(String, PathBuf)> = rd
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -94,7 +109,10 @@ fn subdirs(dir: &Path) -> Vec<(String, PathBuf)> {
 
 impl Cache {
     fn kinds(&self, only: Option<&str>) -> Vec<(String, PathBuf)> {
-        subdirs(&self.root).into_iter().filter(|(k, _)| !k.starts_with('.') && only.is_none_or(|o| o == k)).collect()
+        subdirs(&self.root)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with('.') && only.is_none_or(|o| o == k))
+            .collect()
     }
 
     /// Every entry (sizes checked, hashes not), sorted by kind then creation time.
@@ -102,10 +120,15 @@ impl Cache {
         let mut out = Vec::new();
         for (kind, kdir) in self.kinds(None) {
             for (key, dir) in subdirs(&kdir).into_iter().filter(|(k, _)| k != TMP_DIR) {
-                let last_used = std::fs::metadata(dir.join(MANIFEST)).and_then(|m| m.modified()).ok();
+                let last_used = std::fs::metadata(dir.join(MANIFEST))
+                    .and_then(|m| m.modified())
+                    .ok();
                 let info = match manifest::verify(&dir, &kind, &key, false) {
                     Ok(m) => EntryInfo {
-                        size: m.total_size() + std::fs::metadata(dir.join(MANIFEST)).map(|m| m.len()).unwrap_or(0),
+                        size: m.total_size()
+                            + std::fs::metadata(dir.join(MANIFEST))
+                                .map(|m| m.len())
+                                .unwrap_or(0),
                         kind: kind.clone(),
                         key,
                         node_id: m.node_id,
@@ -131,7 +154,14 @@ impl Cache {
     }
 
     /// Removes a directory under the key's lock; counts it as in use if the lock is held.
-    fn remove_locked(&self, kind: &str, key: &str, dir: &Path, dry_run: bool, r: &mut Removal) -> Result<bool, CacheError> {
+    fn remove_locked(
+        &self,
+        kind: &str,
+        key: &str,
+        dir: &Path,
+        dry_run: bool,
+        r: &mut Removal,
+    ) -> Result<bool, CacheError> {
         let Some(_lock) = self.try_lock(kind, key)? else {
             r.in_use += 1;
             return Ok(false);
@@ -143,7 +173,13 @@ impl Cache {
         Ok(true)
     }
 
-    fn remove_tmp_dirs(&self, kind: &str, kdir: &Path, dry_run: bool, r: &mut Removal) -> Result<(), CacheError> {
+    fn remove_tmp_dirs(
+        &self,
+        kind: &str,
+        kdir: &Path,
+        dry_run: bool,
+        r: &mut Removal,
+    ) -> Result<(), CacheError> {
         for (name, dir) in subdirs(&kdir.join(TMP_DIR)) {
             let key = name.split('.').next().unwrap_or(&name);
             if self.remove_locked(kind, key, &dir, dry_run, r)? {
@@ -169,12 +205,17 @@ impl Cache {
                 match self.check(&kind, &key, true) {
                     Lookup::Corrupt(why) => {
                         if self.remove_locked(&kind, &key, &dir, dry_run, &mut r)? {
-                            tracing::info!("{} {kind}/{key}: {why}", if dry_run { "would remove" } else { "removing" });
+                            tracing::info!(
+                                "{} {kind}/{key}: {why}",
+                                if dry_run { "would remove" } else { "removing" }
+                            );
                             r.damaged += 1;
                         }
                     }
                     Lookup::Hit(_) => {
-                        let used = std::fs::metadata(dir.join(MANIFEST)).and_then(|m| m.modified()).ok();
+                        let used = std::fs::metadata(dir.join(MANIFEST))
+                            .and_then(|m| m.modified())
+                            .ok();
                         if old(used) && self.remove_locked(&kind, &key, &dir, dry_run, &mut r)? {
                             r.unused += 1;
                         }
@@ -184,13 +225,20 @@ impl Cache {
             }
             // Lock files whose entry is gone and that nobody used for `older_than`.
             if older_than.is_some() {
-                let Ok(rd) = std::fs::read_dir(&kdir) else { continue };
+                let Ok(rd) = std::fs::read_dir(&kdir) else {
+                    continue;
+                };
                 for e in rd.filter_map(Result::ok) {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    let Some(key) = name.strip_suffix(".lock") else { continue };
+                    let Some(key) = name.strip_suffix(".lock") else {
+                        continue;
+                    };
                     let exists = kdir.join(key).exists();
                     let modified = e.metadata().and_then(|m| m.modified()).ok();
-                    if !exists && old(modified) && let Some(_lock) = self.try_lock(&kind, key)? {
+                    if !exists
+                        && old(modified)
+                        && let Some(_lock) = self.try_lock(&kind, key)?
+                    {
                         if !dry_run {
                             std::fs::remove_file(e.path()).map_err(io("remove", &e.path()))?;
                         }
@@ -207,7 +255,10 @@ impl Cache {
         let mut r = Removal::default();
         for (k, kdir) in self.kinds(kind) {
             self.remove_tmp_dirs(&k, &kdir, dry_run, &mut r)?;
-            for (key, dir) in subdirs(&kdir).into_iter().filter(|(name, _)| name != TMP_DIR) {
+            for (key, dir) in subdirs(&kdir)
+                .into_iter()
+                .filter(|(name, _)| name != TMP_DIR)
+            {
                 if self.remove_locked(&k, &key, &dir, dry_run, &mut r)? {
                     r.entries += 1;
                 }

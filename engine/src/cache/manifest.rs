@@ -79,21 +79,34 @@ pub fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn slash_path(p: &Path) -> String {
-    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 /// Hashes every file of a freshly written entry (except a manifest) and fsyncs it.
 pub fn record_files(dir: &Path) -> Result<Vec<FileRecord>, CacheError> {
-    let io = |path: &Path, source| CacheError::Io { what: "hash", path: path.to_path_buf(), source };
+    let io = |path: &Path, source| CacheError::Io {
+        what: "hash",
+        path: path.to_path_buf(),
+        source,
+    };
     let mut records = Vec::new();
     for rel in list_files(dir).map_err(|e| io(dir, e))? {
         if rel == Path::new(MANIFEST) {
             continue;
         }
         let full = dir.join(&rel);
-        std::fs::File::open(&full).and_then(|f| f.sync_all()).map_err(|e| io(&full, e))?;
+        std::fs::File::open(&full)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| io(&full, e))?;
         let (blake3, size) = hash_file(&full).map_err(|e| io(&full, e))?;
-        records.push(FileRecord { path: slash_path(&rel), size, blake3 });
+        records.push(FileRecord {
+            path: slash_path(&rel),
+            size,
+            blake3,
+        });
     }
     Ok(records)
 }
@@ -101,7 +114,8 @@ pub fn record_files(dir: &Path) -> Result<Vec<FileRecord>, CacheError> {
 /// Reads and parses an entry's manifest.
 pub fn read(dir: &Path) -> Result<Manifest, String> {
     let path = dir.join(MANIFEST);
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {MANIFEST}: {e}"))?;
+    let text =
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {MANIFEST}: {e}"))?;
     toml::from_str(&text).map_err(|e| format!("{MANIFEST} does not parse: {}", e.message()))
 }
 
@@ -109,11 +123,22 @@ pub fn read(dir: &Path) -> Result<Manifest, String> {
 pub fn write(dir: &Path, m: &Manifest) -> Result<(), CacheError> {
     use std::io::Write as _;
     let path = dir.join(MANIFEST);
-    let text = toml::to_string(m).map_err(|e| CacheError::Manifest { path: path.clone(), message: e.to_string() })?;
-    let mut f = std::fs::File::create(&path).map_err(|e| CacheError::Io { what: "create", path: path.clone(), source: e })?;
+    let text = toml::to_string(m).map_err(|e| CacheError::Manifest {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
+    let mut f = std::fs::File::create(&path).map_err(|e| CacheError::Io {
+        what: "create",
+        path: path.clone(),
+        source: e,
+    })?;
     f.write_all(text.as_bytes())
         .and_then(|()| f.sync_all())
-        .map_err(|e| CacheError::Io { what: "write", path, source: e })
+        .map_err(|e| CacheError::Io {
+            what: "write",
+            path,
+            source: e,
+        })
 }
 
 /// Checks an entry against its manifest: right kind and key, every file present with the
@@ -124,18 +149,30 @@ pub fn verify(dir: &Path, kind: &str, key: &str, hashes: bool) -> Result<Manifes
         return Err(format!("manifest names {}/{} instead", m.kind, m.key));
     }
     if m.artifact_format_version != crate::plan::ARTIFACT_FORMAT_VERSION {
-        return Err(format!("artifact format version {} (this engine writes {})", m.artifact_format_version, crate::plan::ARTIFACT_FORMAT_VERSION));
+        return Err(format!(
+            "artifact format version {} (this engine writes {})",
+            m.artifact_format_version,
+            crate::plan::ARTIFACT_FORMAT_VERSION
+        ));
     }
     for f in &m.files {
         let path = dir.join(&f.path);
-        let size = std::fs::metadata(&path).map_err(|e| format!("file `{}`: {e}", f.path))?.len();
+        let size = std::fs::metadata(&path)
+            .map_err(|e| format!("file `{}`: {e}", f.path))?
+            .len();
         if size != f.size {
-            return Err(format!("file `{}` has {size} bytes, the manifest says {}", f.path, f.size));
+            return Err(format!(
+                "file `{}` has {size} bytes, the manifest says {}",
+                f.path, f.size
+            ));
         }
         if hashes {
             let (h, _) = hash_file(&path).map_err(|e| format!("file `{}`: {e}", f.path))?;
             if h != f.blake3 {
-                return Err(format!("file `{}` does not match its recorded blake3 hash", f.path));
+                return Err(format!(
+                    "file `{}` does not match its recorded blake3 hash",
+                    f.path
+                ));
             }
         }
     }

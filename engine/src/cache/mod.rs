@@ -28,7 +28,11 @@ pub const TMP_DIR: &str = ".tmp";
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
     #[error("cache: cannot {what} {}: {source}; check that the cache directory (runtime.cache_dir, --cache-dir or RL4SEG_CACHE) is writable", .path.display())]
-    Io { what: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cache: cannot write manifest {}: {message}", .path.display())]
     Manifest { path: PathBuf, message: String },
 }
@@ -158,8 +162,13 @@ impl Cache {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
-        let file =
-            File::options().create(true).truncate(false).read(true).write(true).open(&path).map_err(io("open lock", &path))?;
+        let file = File::options()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(io("open lock", &path))?;
         // Its modification time says when the key was last locked (gc removes only old orphans).
         let _ = file.set_modified(std::time::SystemTime::now());
         Ok(file)
@@ -168,7 +177,8 @@ impl Cache {
     /// Blocks until this process holds the key's lock.
     pub fn lock(&self, kind: &str, key: &str) -> Result<KeyLock, CacheError> {
         let file = self.open_lock(kind, key)?;
-        file.lock_exclusive().map_err(io("lock", &self.lock_path(kind, key)))?;
+        file.lock_exclusive()
+            .map_err(io("lock", &self.lock_path(kind, key)))?;
         Ok(KeyLock { file })
     }
 
@@ -186,14 +196,27 @@ impl Cache {
     pub fn tmp_dir(&self, kind: &str, key: &str) -> Result<TmpDir, CacheError> {
         static NONCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
         let nonce = NONCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
-        let path = self.root.join(kind).join(TMP_DIR).join(format!("{key}.{}.{nanos:x}{nonce}", std::process::id()));
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let path = self
+            .root
+            .join(kind)
+            .join(TMP_DIR)
+            .join(format!("{key}.{}.{nanos:x}{nonce}", std::process::id()));
         std::fs::create_dir_all(&path).map_err(io("create", &path))?;
         Ok(TmpDir { path, keep: false })
     }
 
     /// Writes the manifest into `tmp`, fsyncs everything and renames it into place.
-    pub fn commit(&self, mut tmp: TmpDir, meta: &EntryMeta<'_>, metrics: &Metrics, seconds: f64) -> Result<Hit, CacheError> {
+    pub fn commit(
+        &self,
+        mut tmp: TmpDir,
+        meta: &EntryMeta<'_>,
+        metrics: &Metrics,
+        seconds: f64,
+    ) -> Result<Hit, CacheError> {
         let manifest = Manifest {
             kind: meta.kind.into(),
             kind_version: meta.kind_version,
@@ -203,7 +226,9 @@ impl Cache {
             seed: meta.seed.to_string(),
             engine_version: crate::plan::ENGINE_VERSION.into(),
             artifact_format_version: crate::plan::ARTIFACT_FORMAT_VERSION,
-            host: hostname::get().map(|h| h.to_string_lossy().into_owned()).unwrap_or_else(|_| "unknown".into()),
+            host: hostname::get()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_else(|_| "unknown".into()),
             created: chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
             wall_time_s: seconds,
             config: meta.config.clone(),
@@ -212,7 +237,9 @@ impl Cache {
             files: manifest::record_files(tmp.path())?,
         };
         manifest::write(tmp.path(), &manifest)?;
-        File::open(tmp.path()).and_then(|d| d.sync_all()).map_err(io("sync", tmp.path()))?;
+        File::open(tmp.path())
+            .and_then(|d| d.sync_all())
+            .map_err(io("sync", tmp.path()))?;
         let dest = self.entry_dir(meta.kind, meta.key);
         if dest.exists() {
             // Only a damaged entry can be here (we hold the lock and looked it up): replace it.
@@ -223,7 +250,10 @@ impl Cache {
         if let Some(parent) = dest.parent() {
             let _ = File::open(parent).and_then(|d| d.sync_all());
         }
-        Ok(Hit { dir: dest, manifest })
+        Ok(Hit {
+            dir: dest,
+            manifest,
+        })
     }
 
     /// Records that an entry was used now (its manifest's modification time), for `gc`.
@@ -263,7 +293,10 @@ impl Cache {
             Lookup::Missing => {}
             Lookup::Corrupt(why) => {
                 let dir = self.entry_dir(meta.kind, meta.key);
-                tracing::warn!("cache entry {} is damaged ({why}); removing it and recomputing", dir.display());
+                tracing::warn!(
+                    "cache entry {} is damaged ({why}); removing it and recomputing",
+                    dir.display()
+                );
                 std::fs::remove_dir_all(&dir).map_err(io("remove", &dir))?;
             }
         }

@@ -8,11 +8,18 @@ use super::{AppInfo, CliError, Global};
 
 pub fn list(app: AppInfo, g: &Global) -> Result<(), CliError> {
     let sources = super::job::sources(app, g)?;
-    print!("{}", render_list(app, &sources.pipelines(), &sources.groups()));
+    print!(
+        "{}",
+        render_list(app, &sources.pipelines(), &sources.groups())
+    );
     Ok(())
 }
 
-pub fn render_list(app: AppInfo, pipelines: &[String], groups: &std::collections::BTreeMap<String, Vec<String>>) -> String {
+pub fn render_list(
+    app: AppInfo,
+    pipelines: &[String],
+    groups: &std::collections::BTreeMap<String, Vec<String>>,
+) -> String {
     let mut out = String::from("pipelines:\n");
     if pipelines.is_empty() {
         out.push_str("  (none)\n");
@@ -37,13 +44,24 @@ pub fn render_list(app: AppInfo, pipelines: &[String], groups: &std::collections
         } else {
             k.inputs
                 .iter()
-                .map(|p| format!("{}{} ({})", p.name, if p.optional { "?" } else { "" }, p.accepts.join("|")))
+                .map(|p| {
+                    format!(
+                        "{}{} ({})",
+                        p.name,
+                        if p.optional { "?" } else { "" },
+                        p.accepts.join("|")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         let cached = if k.cacheable { "" } else { ", not cached" };
         let _ = writeln!(out, "  {:<width$}  {}", k.name, k.doc);
-        let _ = writeln!(out, "  {:<width$}  inputs: {inputs}; output: {}{cached}", "", k.output);
+        let _ = writeln!(
+            out,
+            "  {:<width$}  inputs: {inputs}; output: {}{cached}",
+            "", k.output
+        );
     }
     out
 }
@@ -52,7 +70,10 @@ pub fn schema(app: AppInfo, write: bool, dir: &Path) -> Result<(), CliError> {
     let schemas = crate::schema_gen::generate(app.registry);
     if !write {
         let all = serde_json::Value::Object(schemas.into_iter().collect());
-        println!("{}", serde_json::to_string_pretty(&all).map_err(CliError::internal)?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&all).map_err(CliError::internal)?
+        );
         return Ok(());
     }
     let written = crate::schema_gen::write(&schemas, dir).map_err(CliError::internal)?;

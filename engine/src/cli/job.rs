@@ -39,7 +39,13 @@ pub fn sources(app: AppInfo, g: &Global) -> Result<ConfigSources, CliError> {
 }
 
 /// Composes, parses and plans one job (every error is a user error).
-pub fn prepare(app: AppInfo, g: &Global, sources: &ConfigSources, pipeline: &str, overrides: &[String]) -> Result<Prepared, CliError> {
+pub fn prepare(
+    app: AppInfo,
+    g: &Global,
+    sources: &ConfigSources,
+    pipeline: &str,
+    overrides: &[String],
+) -> Result<Prepared, CliError> {
     let composed = config::compose(sources, pipeline, overrides).map_err(|e| config_errors(&e))?;
     let mut spec = crate::spec_parse::parse(&composed).map_err(|e| config_errors(&e))?;
     if let Some(dir) = &g.cache_dir {
@@ -47,7 +53,11 @@ pub fn prepare(app: AppInfo, g: &Global, sources: &ConfigSources, pipeline: &str
     }
     let lookup = |path: &str| composed.provenance.source_of(path).map(|s| s.to_string());
     let plan = Plan::build_with_sources(&spec, app.registry, &lookup).map_err(CliError::user)?;
-    Ok(Prepared { composed, spec, plan })
+    Ok(Prepared {
+        composed,
+        spec,
+        plan,
+    })
 }
 
 /// Cache status of every instance (sizes checked, not hashes: `run` re-verifies).
@@ -55,15 +65,22 @@ pub fn statuses(plan: &Plan) -> Vec<Status> {
     let cache = Cache::new(&plan.runtime.cache_dir);
     plan.nodes
         .iter()
-        .map(|n| match (n.cacheable, cache.check(&n.kind, &n.key, false)) {
-            (false, _) => Status::Always,
-            (true, Lookup::Hit(_)) => Status::Cached,
-            (true, _) => Status::ToRun,
-        })
+        .map(
+            |n| match (n.cacheable, cache.check(&n.kind, &n.key, false)) {
+                (false, _) => Status::Always,
+                (true, Lookup::Hit(_)) => Status::Cached,
+                (true, _) => Status::ToRun,
+            },
+        )
         .collect()
 }
 
-pub fn show(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String]) -> Result<(), CliError> {
+pub fn show(
+    app: AppInfo,
+    g: &Global,
+    pipeline: &str,
+    overrides: &[String],
+) -> Result<(), CliError> {
     let sources = sources(app, g)?;
     let composed = config::compose(&sources, pipeline, overrides).map_err(|e| config_errors(&e))?;
     let mut spec = crate::spec_parse::parse(&composed).map_err(|e| config_errors(&e))?;
@@ -74,7 +91,13 @@ pub fn show(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String]) -> R
     Ok(())
 }
 
-pub fn plan(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String], format: PlanFormat) -> Result<(), CliError> {
+pub fn plan(
+    app: AppInfo,
+    g: &Global,
+    pipeline: &str,
+    overrides: &[String],
+    format: PlanFormat,
+) -> Result<(), CliError> {
     let p = prepare(app, g, &sources(app, g)?, pipeline, overrides)?;
     let status = statuses(&p.plan);
     match format {
@@ -97,8 +120,12 @@ pub fn execute(app: AppInfo, p: &Prepared, dir: &Path) -> Result<exec::JobReport
         plan_text: &plan_text,
     };
     rundir::write_record(dir, &record).map_err(CliError::internal)?;
-    let _log = crate::logging::set_run_log(&dir.join("run.log"))
-        .map_err(|e| CliError::internal(format!("cannot write {}: {e}", dir.join("run.log").display())))?;
+    let _log = crate::logging::set_run_log(&dir.join("run.log")).map_err(|e| {
+        CliError::internal(format!(
+            "cannot write {}: {e}",
+            dir.join("run.log").display()
+        ))
+    })?;
     tracing::info!("run directory: {}", dir.display());
     exec::run_plan(&p.plan, app.registry, dir).map_err(CliError::internal)
 }
@@ -107,15 +134,28 @@ pub fn execute(app: AppInfo, p: &Prepared, dir: &Path) -> Result<exec::JobReport
 pub fn job_error(report: &exec::JobReport) -> Option<CliError> {
     let f = report.failure()?;
     match &f.status {
-        NodeStatus::Failed { message, user: true } => Some(CliError::User(format!("node `{}` ({}) failed: {message}", f.id, f.kind))),
-        NodeStatus::Failed { message, user: false } => Some(CliError::Internal(format!("node `{}` ({}) failed: {message}", f.id, f.kind))),
+        NodeStatus::Failed {
+            message,
+            user: true,
+        } => Some(CliError::User(format!(
+            "node `{}` ({}) failed: {message}",
+            f.id, f.kind
+        ))),
+        NodeStatus::Failed {
+            message,
+            user: false,
+        } => Some(CliError::Internal(format!(
+            "node `{}` ({}) failed: {message}",
+            f.id, f.kind
+        ))),
         _ => None,
     }
 }
 
 pub fn run(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String]) -> Result<(), CliError> {
     let p = prepare(app, g, &sources(app, g)?, pipeline, overrides)?;
-    let dir = rundir::single(&p.spec.runtime.run_dir, &p.plan.pipeline, &Stamp::now()).map_err(CliError::internal)?;
+    let dir = rundir::single(&p.spec.runtime.run_dir, &p.plan.pipeline, &Stamp::now())
+        .map_err(CliError::internal)?;
     let start = std::time::Instant::now();
     let report = execute(app, &p, &dir)?;
     if let Some(e) = job_error(&report) {
@@ -132,19 +172,35 @@ pub fn run(app: AppInfo, g: &Global, pipeline: &str, overrides: &[String]) -> Re
     Ok(())
 }
 
-pub fn run_node(app: AppInfo, plan_path: &Path, node: &str, run_dir: Option<&Path>) -> Result<(), CliError> {
+pub fn run_node(
+    app: AppInfo,
+    plan_path: &Path,
+    node: &str,
+    run_dir: Option<&Path>,
+) -> Result<(), CliError> {
     let plan = Plan::read(plan_path).map_err(CliError::user)?;
     let dir: PathBuf = match run_dir {
         Some(d) => d.to_path_buf(),
-        None => plan_path.parent().filter(|p| !p.as_os_str().is_empty()).map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        None => plan_path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf),
     };
-    std::fs::create_dir_all(&dir).map_err(|e| CliError::internal(format!("cannot create {}: {e}", dir.display())))?;
-    let _log = crate::logging::set_run_log(&dir.join("run.log"))
-        .map_err(|e| CliError::internal(format!("cannot write {}: {e}", dir.join("run.log").display())))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::internal(format!("cannot create {}: {e}", dir.display())))?;
+    let _log = crate::logging::set_run_log(&dir.join("run.log")).map_err(|e| {
+        CliError::internal(format!(
+            "cannot write {}: {e}",
+            dir.join("run.log").display()
+        ))
+    })?;
     let outcome = exec::run_node(&plan, node, app.registry, &dir).map_err(|e| match e {
         exec::ExecError::UnknownNode { .. } => CliError::user(e),
         other => CliError::internal(other),
     })?;
-    let report = exec::JobReport { nodes: vec![outcome], metrics: Default::default() };
+    let report = exec::JobReport {
+        nodes: vec![outcome],
+        metrics: Default::default(),
+    };
     job_error(&report).map_or(Ok(()), Err)
 }

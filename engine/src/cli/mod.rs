@@ -54,7 +54,10 @@ impl CliError {
 }
 
 #[derive(Debug, Parser)]
-#[command(about = "Declarative pipelines with Hydra-style overrides and a content-addressed cache", disable_version_flag = true)]
+#[command(
+    about = "Declarative pipelines with Hydra-style overrides and a content-addressed cache",
+    disable_version_flag = true
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
@@ -97,7 +100,10 @@ pub enum Command {
         zip: bool,
     },
     /// Print the resolved config (node configs with every default set).
-    Show { pipeline: String, overrides: Vec<String> },
+    Show {
+        pipeline: String,
+        overrides: Vec<String>,
+    },
     /// Print the execution plan: nodes in order, cache keys, cached / to run.
     Plan {
         pipeline: String,
@@ -175,7 +181,9 @@ fn install_panic_hook(name: &'static str) {
             .cloned()
             .or_else(|| info.payload().downcast_ref::<&str>().map(|s| s.to_string()))
             .unwrap_or_else(|| "unknown panic".into());
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line()));
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()));
         if crate::exec::panic_is_caught(location.clone()) {
             return;
         }
@@ -188,14 +196,21 @@ fn install_panic_hook(name: &'static str) {
 pub fn main(app: AppInfo) -> ExitCode {
     install_panic_hook(app.name);
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_args(app, args))).unwrap_or(1);
+    let code =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_args(app, args))).unwrap_or(1);
     ExitCode::from(code)
 }
 
 /// Runs a command line (first element = program name); returns the exit code.
 pub fn run_args(app: AppInfo, args: Vec<std::ffi::OsString>) -> u8 {
-    let command = Cli::command().name(app.name).bin_name(app.name).version(app.version);
-    let cli = match command.try_get_matches_from(args).and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m)) {
+    let command = Cli::command()
+        .name(app.name)
+        .bin_name(app.name)
+        .version(app.version);
+    let cli = match command
+        .try_get_matches_from(args)
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m))
+    {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -205,7 +220,11 @@ pub fn run_args(app: AppInfo, args: Vec<std::ffi::OsString>) -> u8 {
             };
         }
     };
-    let verbosity = if cli.global.quiet { -1 } else { cli.global.verbose.min(2) as i8 };
+    let verbosity = if cli.global.quiet {
+        -1
+    } else {
+        cli.global.verbose.min(2) as i8
+    };
     crate::logging::init(verbosity);
     match dispatch(app, &cli) {
         Ok(()) => 0,
@@ -225,16 +244,32 @@ pub fn run_args(app: AppInfo, args: Vec<std::ffi::OsString>) -> u8 {
 fn dispatch(app: AppInfo, cli: &Cli) -> Result<(), CliError> {
     let g = &cli.global;
     match &cli.command {
-        Command::Run { pipeline, overrides, multirun, zip } => {
+        Command::Run {
+            pipeline,
+            overrides,
+            multirun,
+            zip,
+        } => {
             if *multirun {
-                let mode = if *zip { crate::config::SweepMode::Zip } else { crate::config::SweepMode::Product };
+                let mode = if *zip {
+                    crate::config::SweepMode::Zip
+                } else {
+                    crate::config::SweepMode::Product
+                };
                 crate::sweep_run::run(app, g, pipeline, overrides, mode)
             } else {
                 job::run(app, g, pipeline, overrides)
             }
         }
-        Command::Show { pipeline, overrides } => job::show(app, g, pipeline, overrides),
-        Command::Plan { pipeline, overrides, format } => job::plan(app, g, pipeline, overrides, *format),
+        Command::Show {
+            pipeline,
+            overrides,
+        } => job::show(app, g, pipeline, overrides),
+        Command::Plan {
+            pipeline,
+            overrides,
+            format,
+        } => job::plan(app, g, pipeline, overrides, *format),
         Command::List => info::list(app, g),
         Command::Schema { write, dir } => info::schema(app, *write, dir),
         Command::Completions { shell } => {
@@ -243,11 +278,17 @@ fn dispatch(app: AppInfo, cli: &Cli) -> Result<(), CliError> {
             Ok(())
         }
         Command::Cache { action } => cache_cmd::run(g, action),
-        Command::RunNode { plan, node, run_dir } => job::run_node(app, plan, node, run_dir.as_deref()),
+        Command::RunNode {
+            plan,
+            node,
+            run_dir,
+        } => job::run_node(app, plan, node, run_dir.as_deref()),
     }
 }
 
-pub use job::{Prepared, config_errors, execute as execute_job, job_error, prepare, sources as job_sources};
+pub use job::{
+    Prepared, config_errors, execute as execute_job, job_error, prepare, sources as job_sources,
+};
 
 #[cfg(test)]
 mod tests {

@@ -10,7 +10,11 @@ use crate::plan::{PlanError, PlanErrors};
 use crate::spec::{InputRef, NodeSpec, PipelineSpec};
 
 /// Renders the resolved config; node configs that do not resolve are user errors (all listed).
-pub fn render(composed: &Composed, spec: &PipelineSpec, registry: &dyn Registry) -> Result<String, CliError> {
+pub fn render(
+    composed: &Composed,
+    spec: &PipelineSpec,
+    registry: &dyn Registry,
+) -> Result<String, CliError> {
     let mut tree = composed.tree.clone();
     let mut errors = Vec::new();
     let mut nodes = Vec::new();
@@ -18,14 +22,21 @@ pub fn render(composed: &Composed, spec: &PipelineSpec, registry: &dyn Registry)
         let source = |path: &str| {
             composed
                 .provenance
-                .source_of(&format!("nodes.{}{}{path}", n.id, if path.is_empty() { "" } else { "." }))
+                .source_of(&format!(
+                    "nodes.{}{}{path}",
+                    n.id,
+                    if path.is_empty() { "" } else { "." }
+                ))
                 .map(|s| s.to_string())
         };
         if registry.kind(&n.kind).is_none() {
             errors.push(PlanError::UnknownKind {
                 node: n.id.clone(),
                 kind: n.kind.clone(),
-                suggestion: crate::plan::errors::nearest(&n.kind, registry.kinds().iter().map(|k| k.name)),
+                suggestion: crate::plan::errors::nearest(
+                    &n.kind,
+                    registry.kinds().iter().map(|k| k.name),
+                ),
                 origin: source("kind"),
             });
             continue;
@@ -44,8 +55,12 @@ pub fn render(composed: &Composed, spec: &PipelineSpec, registry: &dyn Registry)
     if !errors.is_empty() {
         return Err(CliError::user(PlanErrors(errors)));
     }
-    let runtime = toml::Value::try_from(&spec.runtime).map_err(|e| CliError::internal(format!("cannot render runtime: {e}")))?;
-    tree.insert("seed".into(), toml::Value::Integer(i64::try_from(spec.seed).unwrap_or(i64::MAX)));
+    let runtime = toml::Value::try_from(&spec.runtime)
+        .map_err(|e| CliError::internal(format!("cannot render runtime: {e}")))?;
+    tree.insert(
+        "seed".into(),
+        toml::Value::Integer(i64::try_from(spec.seed).unwrap_or(i64::MAX)),
+    );
     tree.insert("runtime".into(), runtime);
     tree.remove("nodes");
     let repeat = tree.remove("repeat");
@@ -64,7 +79,10 @@ pub fn render(composed: &Composed, spec: &PipelineSpec, registry: &dyn Registry)
     }
     if let Some(repeat) = repeat {
         out.push('\n');
-        out.push_str(&to_toml(&toml::Table::from_iter([("repeat".to_string(), repeat)]))?);
+        out.push_str(&to_toml(&toml::Table::from_iter([(
+            "repeat".to_string(),
+            repeat,
+        )]))?);
     }
     Ok(out)
 }
@@ -77,7 +95,10 @@ fn to_toml(t: &toml::Table) -> Result<String, CliError> {
 fn render_node(n: &NodeSpec, resolved: toml::Table) -> Result<String, CliError> {
     let wrapped = toml::Table::from_iter([(
         "nodes".to_string(),
-        toml::Value::Table(toml::Table::from_iter([(n.id.clone(), toml::Value::Table(resolved))])),
+        toml::Value::Table(toml::Table::from_iter([(
+            n.id.clone(),
+            toml::Value::Table(resolved),
+        )])),
     )]);
     let body = to_toml(&wrapped)?;
     let mut lines = vec![format!("kind = {}", toml::Value::String(n.kind.clone()))];
@@ -89,7 +110,10 @@ fn render_node(n: &NodeSpec, resolved: toml::Table) -> Result<String, CliError> 
                 let text = match r {
                     InputRef::Node(t) => t.clone(),
                     InputRef::Prev { node, first: None } => format!("{node}@prev"),
-                    InputRef::Prev { node, first: Some(f) } => format!("{node}@prev|{f}"),
+                    InputRef::Prev {
+                        node,
+                        first: Some(f),
+                    } => format!("{node}@prev|{f}"),
                 };
                 format!("{} = {}", toml_key(port), toml::Value::String(text))
             })
@@ -98,14 +122,20 @@ fn render_node(n: &NodeSpec, resolved: toml::Table) -> Result<String, CliError> 
     }
     let (header, rest) = match body.split_once('\n') {
         Some((h, r)) if h.starts_with("[nodes.") => (h.to_string(), r.to_string()),
-        _ => (format!("[nodes.{}]", toml_key(&n.id)), body.trim_start_matches("[nodes]\n").to_string()),
+        _ => (
+            format!("[nodes.{}]", toml_key(&n.id)),
+            body.trim_start_matches("[nodes]\n").to_string(),
+        ),
     };
     Ok(format!("{header}\n{}\n{rest}", lines.join("\n")))
 }
 
 /// A bare key if it is one, else a quoted key.
 fn toml_key(k: &str) -> String {
-    if !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    if !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         k.to_string()
     } else {
         toml::Value::String(k.to_string()).to_string()

@@ -27,11 +27,25 @@ pub enum ExecError {
     #[error(transparent)]
     Cache(#[from] CacheError),
     #[error("cannot {what} {}: {source}", .path.display())]
-    RunDir { what: &'static str, path: PathBuf, source: std::io::Error },
+    RunDir {
+        what: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("the plan has no node `{id}`{}; its nodes are: {}", .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default(), .known.join(", "))]
-    UnknownNode { id: String, suggestion: Option<String>, known: Vec<String> },
+    UnknownNode {
+        id: String,
+        suggestion: Option<String>,
+        known: Vec<String>,
+    },
     #[error("node `{node}`: input `{port}` (node `{upstream}`, key {key}) is not in the cache at {}; run `{upstream}` first", .cache.display())]
-    InputNotCached { node: String, port: String, upstream: String, key: String, cache: PathBuf },
+    InputNotCached {
+        node: String,
+        port: String,
+        upstream: String,
+        key: String,
+        cache: PathBuf,
+    },
 }
 
 /// How one node instance ended.
@@ -61,14 +75,24 @@ pub struct JobReport {
 impl JobReport {
     /// Nodes that were computed (not cached).
     pub fn executed(&self) -> Vec<&str> {
-        self.nodes.iter().filter(|n| matches!(n.status, NodeStatus::Ran { .. })).map(|n| n.id.as_str()).collect()
+        self.nodes
+            .iter()
+            .filter(|n| matches!(n.status, NodeStatus::Ran { .. }))
+            .map(|n| n.id.as_str())
+            .collect()
     }
     pub fn cached(&self) -> Vec<&str> {
-        self.nodes.iter().filter(|n| n.status == NodeStatus::Cached).map(|n| n.id.as_str()).collect()
+        self.nodes
+            .iter()
+            .filter(|n| n.status == NodeStatus::Cached)
+            .map(|n| n.id.as_str())
+            .collect()
     }
     /// The failed node, if any.
     pub fn failure(&self) -> Option<&NodeOutcome> {
-        self.nodes.iter().find(|n| matches!(n.status, NodeStatus::Failed { .. }))
+        self.nodes
+            .iter()
+            .find(|n| matches!(n.status, NodeStatus::Failed { .. }))
     }
     pub fn ok(&self) -> bool {
         self.failure().is_none()
@@ -107,10 +131,17 @@ struct Job<'a> {
 }
 
 /// Runs every node of `plan` (cache hits skipped); node outputs go to `run_dir`.
-pub fn run_plan(plan: &Plan, registry: &dyn Registry, run_dir: &Path) -> Result<JobReport, ExecError> {
+pub fn run_plan(
+    plan: &Plan,
+    registry: &dyn Registry,
+    run_dir: &Path,
+) -> Result<JobReport, ExecError> {
     let job = Job::new(plan, registry, run_dir)?;
     let bar = if job.knobs.progress {
-        let bar = ProgressBar::with_draw_target(Some(plan.nodes.len() as u64), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(
+            Some(plan.nodes.len() as u64),
+            ProgressDrawTarget::stderr(),
+        );
         if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} nodes  {msg}") {
             bar.set_style(style);
         }
@@ -122,11 +153,18 @@ pub fn run_plan(plan: &Plan, registry: &dyn Registry, run_dir: &Path) -> Result<
 
     let mut dirs: HashMap<String, PathBuf> = HashMap::new();
     let mut held: Vec<(KeyLock, TmpDir)> = Vec::new();
-    let mut report = JobReport { nodes: Vec::new(), metrics: BTreeMap::new() };
+    let mut report = JobReport {
+        nodes: Vec::new(),
+        metrics: BTreeMap::new(),
+    };
     let mut failed = false;
     for n in &plan.nodes {
         if failed {
-            report.nodes.push(NodeOutcome { id: n.id.clone(), kind: n.kind.clone(), status: NodeStatus::NotRun });
+            report.nodes.push(NodeOutcome {
+                id: n.id.clone(),
+                kind: n.kind.clone(),
+                status: NodeStatus::NotRun,
+            });
             continue;
         }
         bar.set_message(n.id.clone());
@@ -142,10 +180,19 @@ pub fn run_plan(plan: &Plan, registry: &dyn Registry, run_dir: &Path) -> Result<
                 status
             }
         };
-        report.nodes.push(NodeOutcome { id: n.id.clone(), kind: n.kind.clone(), status });
+        report.nodes.push(NodeOutcome {
+            id: n.id.clone(),
+            kind: n.kind.clone(),
+            status,
+        });
         bar.inc(1);
     }
-    let not_run: Vec<&str> = report.nodes.iter().filter(|n| n.status == NodeStatus::NotRun).map(|n| n.id.as_str()).collect();
+    let not_run: Vec<&str> = report
+        .nodes
+        .iter()
+        .filter(|n| n.status == NodeStatus::NotRun)
+        .map(|n| n.id.as_str())
+        .collect();
     if !not_run.is_empty() {
         tracing::info!("not run: {}", not_run.join(", "));
     }
@@ -153,7 +200,12 @@ pub fn run_plan(plan: &Plan, registry: &dyn Registry, run_dir: &Path) -> Result<
 }
 
 /// Runs exactly one instance of `plan`; every input must already be cached.
-pub fn run_node(plan: &Plan, node_id: &str, registry: &dyn Registry, run_dir: &Path) -> Result<NodeOutcome, ExecError> {
+pub fn run_node(
+    plan: &Plan,
+    node_id: &str,
+    registry: &dyn Registry,
+    run_dir: &Path,
+) -> Result<NodeOutcome, ExecError> {
     let job = Job::new(plan, registry, run_dir)?;
     let n = plan.node(node_id).ok_or_else(|| ExecError::UnknownNode {
         id: node_id.to_string(),
@@ -162,7 +214,11 @@ pub fn run_node(plan: &Plan, node_id: &str, registry: &dyn Registry, run_dir: &P
     })?;
     let mut dirs = HashMap::new();
     for (port, up) in &n.inputs {
-        let upstream = plan.node(up).ok_or_else(|| ExecError::UnknownNode { id: up.clone(), suggestion: None, known: vec![] })?;
+        let upstream = plan.node(up).ok_or_else(|| ExecError::UnknownNode {
+            id: up.clone(),
+            suggestion: None,
+            known: vec![],
+        })?;
         match job.cache.check(&upstream.kind, &upstream.key, true) {
             Lookup::Hit(hit) => {
                 dirs.insert(up.clone(), hit.dir);
@@ -186,18 +242,35 @@ pub fn run_node(plan: &Plan, node_id: &str, registry: &dyn Registry, run_dir: &P
         }
         Err(status) => status,
     };
-    Ok(NodeOutcome { id: n.id.clone(), kind: n.kind.clone(), status })
+    Ok(NodeOutcome {
+        id: n.id.clone(),
+        kind: n.kind.clone(),
+        status,
+    })
 }
 
 impl<'a> Job<'a> {
-    fn new(plan: &'a Plan, registry: &'a dyn Registry, run_dir: &'a Path) -> Result<Self, ExecError> {
-        std::fs::create_dir_all(run_dir).map_err(|e| ExecError::RunDir { what: "create", path: run_dir.into(), source: e })?;
+    fn new(
+        plan: &'a Plan,
+        registry: &'a dyn Registry,
+        run_dir: &'a Path,
+    ) -> Result<Self, ExecError> {
+        std::fs::create_dir_all(run_dir).map_err(|e| ExecError::RunDir {
+            what: "create",
+            path: run_dir.into(),
+            source: e,
+        })?;
         let knobs = RuntimeKnobs {
             threads: plan.runtime.threads,
             device: plan.runtime.device.clone(),
             progress: progress_enabled(plan.runtime.progress),
         };
-        Ok(Job { registry, cache: Cache::new(&plan.runtime.cache_dir), run_dir, knobs })
+        Ok(Job {
+            registry,
+            cache: Cache::new(&plan.runtime.cache_dir),
+            run_dir,
+            knobs,
+        })
     }
 
     /// Runs or fetches one instance: (entry dir, metrics, status), or the failed status.
@@ -209,9 +282,14 @@ impl<'a> Job<'a> {
     ) -> Result<(PathBuf, Metrics, NodeStatus), NodeStatus> {
         let span = tracing::info_span!("node", id = %n.id, kind = %n.kind);
         let _entered = span.enter();
-        let result = if n.cacheable { self.cached(n, dirs) } else { self.uncached(n, dirs, held) };
+        let result = if n.cacheable {
+            self.cached(n, dirs)
+        } else {
+            self.uncached(n, dirs, held)
+        };
         let result = result.and_then(|(dir, metrics, status)| {
-            outputs::link_files(&dir, self.run_dir, &n.id).map_err(|e| NodeError::internal(e.to_string()))?;
+            outputs::link_files(&dir, self.run_dir, &n.id)
+                .map_err(|e| NodeError::internal(e.to_string()))?;
             Ok((dir, metrics, status))
         });
         result.map_err(|e| {
@@ -224,10 +302,20 @@ impl<'a> Job<'a> {
         })
     }
 
-    fn context(&self, n: &PlannedNode, dirs: &HashMap<String, PathBuf>, output_dir: &Path) -> Result<NodeContext, NodeError> {
+    fn context(
+        &self,
+        n: &PlannedNode,
+        dirs: &HashMap<String, PathBuf>,
+        output_dir: &Path,
+    ) -> Result<NodeContext, NodeError> {
         let mut inputs = BTreeMap::new();
         for (port, up) in &n.inputs {
-            let dir = dirs.get(up).ok_or_else(|| NodeError::internal(format!("input `{port}` of `{}` (node `{up}`) has no output", n.id)))?;
+            let dir = dirs.get(up).ok_or_else(|| {
+                NodeError::internal(format!(
+                    "input `{port}` of `{}` (node `{up}`) has no output",
+                    n.id
+                ))
+            })?;
             inputs.insert(port.clone(), dir.clone());
         }
         Ok(NodeContext {
@@ -254,13 +342,23 @@ impl<'a> Job<'a> {
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "unknown panic".into());
-            let at = PANIC_AT.with(|a| a.take()).map(|a| format!(" at {a}")).unwrap_or_default();
+            let at = PANIC_AT
+                .with(|a| a.take())
+                .map(|a| format!(" at {a}"))
+                .unwrap_or_default();
             tracing::debug!("node `{}` panicked{at}", n.id);
-            Err(NodeError::internal(format!("node `{}` ({}) panicked: {msg}; this is a bug", n.id, n.kind)))
+            Err(NodeError::internal(format!(
+                "node `{}` ({}) panicked: {msg}; this is a bug",
+                n.id, n.kind
+            )))
         })
     }
 
-    fn cached(&self, n: &PlannedNode, dirs: &HashMap<String, PathBuf>) -> Result<(PathBuf, Metrics, NodeStatus), NodeError> {
+    fn cached(
+        &self,
+        n: &PlannedNode,
+        dirs: &HashMap<String, PathBuf>,
+    ) -> Result<(PathBuf, Metrics, NodeStatus), NodeError> {
         let meta = EntryMeta {
             kind: &n.kind,
             kind_version: n.kind_version,

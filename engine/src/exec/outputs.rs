@@ -15,7 +15,11 @@ pub fn link_files(entry: &Path, run_dir: &Path, node_id: &str) -> Result<usize, 
     if !src.is_dir() {
         return Ok(0);
     }
-    let err = |path: &Path, e: std::io::Error| ExecError::RunDir { what: "link node files into", path: path.to_path_buf(), source: e };
+    let err = |path: &Path, e: std::io::Error| ExecError::RunDir {
+        what: "link node files into",
+        path: path.to_path_buf(),
+        source: e,
+    };
     let files = list_files(&src).map_err(|e| err(&src, e))?;
     let dest_root = run_dir.join(node_id);
     for rel in &files {
@@ -41,7 +45,11 @@ pub fn write_metrics(run_dir: &Path, metrics: &BTreeMap<String, Metrics>) -> Res
     let text = serde_json::to_string_pretty(metrics).unwrap_or_else(|_| "{}".into());
     std::fs::write(&tmp, text + "\n")
         .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| ExecError::RunDir { what: "write", path, source: e })
+        .map_err(|e| ExecError::RunDir {
+            what: "write",
+            path,
+            source: e,
+        })
 }
 
 /// Adds one node's metrics to `metrics.json`, under a lock so that nodes of one run executing in
@@ -49,7 +57,11 @@ pub fn write_metrics(run_dir: &Path, metrics: &BTreeMap<String, Metrics>) -> Res
 pub fn merge_metrics(run_dir: &Path, node_id: &str, metrics: Metrics) -> Result<(), ExecError> {
     use fs4::fs_std::FileExt as _;
     let lock_path = run_dir.join(".metrics.lock");
-    let err = |path: &Path, e: std::io::Error| ExecError::RunDir { what: "lock", path: path.to_path_buf(), source: e };
+    let err = |path: &Path, e: std::io::Error| ExecError::RunDir {
+        what: "lock",
+        path: path.to_path_buf(),
+        source: e,
+    };
     let lock = std::fs::File::options()
         .create(true)
         .truncate(false)
@@ -81,19 +93,32 @@ mod tests {
         let run = tmp.path().join("run");
         std::fs::create_dir_all(&run).expect("mkdir");
         assert_eq!(link_files(&entry, &run, "ppo@2").expect("linked"), 1);
-        assert_eq!(std::fs::read_to_string(run.join("ppo@2/deep/a.txt")).ok().as_deref(), Some("A"));
+        assert_eq!(
+            std::fs::read_to_string(run.join("ppo@2/deep/a.txt"))
+                .ok()
+                .as_deref(),
+            Some("A")
+        );
         assert!(!run.join("ppo@2/artifact.h5").exists());
-        assert_eq!(link_files(&tmp.path().join("nothing"), &run, "x").expect("no files"), 0);
+        assert_eq!(
+            link_files(&tmp.path().join("nothing"), &run, "x").expect("no files"),
+            0
+        );
 
-        let m = BTreeMap::from([("ppo@2".to_string(), Metrics::from([("reward".to_string(), 0.5)]))]);
+        let m = BTreeMap::from([(
+            "ppo@2".to_string(),
+            Metrics::from([("reward".to_string(), 0.5)]),
+        )]);
         write_metrics(&run, &m).expect("written");
         let back: BTreeMap<String, Metrics> =
-            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).expect("read")).expect("json");
+            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).expect("read"))
+                .expect("json");
         assert_eq!(back, m);
 
         merge_metrics(&run, "other", Metrics::from([("x".to_string(), 2.0)])).expect("merged");
         let merged: BTreeMap<String, Metrics> =
-            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).expect("read")).expect("json");
+            serde_json::from_str(&std::fs::read_to_string(run.join("metrics.json")).expect("read"))
+                .expect("json");
         assert_eq!(merged.len(), 2);
     }
 }

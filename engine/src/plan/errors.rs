@@ -9,10 +9,20 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error("node `{node}`: unknown kind `{kind}`{}; {}`list` shows every kind", from(.origin), dym(.suggestion))]
-    UnknownKind { node: String, kind: String, suggestion: Option<String>, origin: Option<String> },
+    UnknownKind {
+        node: String,
+        kind: String,
+        suggestion: Option<String>,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}` ({kind}): required input `{port}` is not connected{}; add `inputs = {{ {port} = \"<node id>\" }}` to [nodes.{node}]", from(.origin))]
-    MissingInput { node: String, kind: String, port: String, origin: Option<String> },
+    MissingInput {
+        node: String,
+        kind: String,
+        port: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}` ({kind}): unknown input port `{port}`{}; {}valid ports: {}", from(.origin), dym(.suggestion), list_or_none(.valid))]
     UnknownPort {
@@ -25,19 +35,49 @@ pub enum PlanError {
     },
 
     #[error("node `{node}`: input `{port}` reads `{target}`, which is not a node of this pipeline{}{}", from(.origin), did_you_mean(.suggestion))]
-    DanglingInput { node: String, port: String, target: String, suggestion: Option<String>, origin: Option<String> },
+    DanglingInput {
+        node: String,
+        port: String,
+        target: String,
+        suggestion: Option<String>,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}`: input `{port}` uses `{target}@prev`, but `{node}` is not in a repeat block{}; `@prev` only works inside [repeat.<name>] (list both nodes in its `nodes`), otherwise write `{target}`", from(.origin))]
-    PrevOutsideBlock { node: String, port: String, target: String, origin: Option<String> },
+    PrevOutsideBlock {
+        node: String,
+        port: String,
+        target: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}`: input `{port}` uses `{target}@prev`, but `{target}` is not in repeat block `{block}`{}; add it to repeat.{block}.nodes, or write `{target}` to read its final output", from(.origin))]
-    PrevNotInBlock { node: String, port: String, target: String, block: String, origin: Option<String> },
+    PrevNotInBlock {
+        node: String,
+        port: String,
+        target: String,
+        block: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}` ({kind}): input `{port}` = `{target}@prev` has nothing to read at iteration 1 and the port is required{}; give it a first value with `{target}@prev|<node outside the block>`", from(.origin))]
-    PrevNeedsFirst { node: String, kind: String, port: String, target: String, origin: Option<String> },
+    PrevNeedsFirst {
+        node: String,
+        kind: String,
+        port: String,
+        target: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}`: input `{port}` = `{target}@prev|{first}`: the first-iteration node `{first}` is in the same repeat block `{block}`{}; it must be a node outside the block", from(.origin))]
-    PrevFirstInBlock { node: String, port: String, target: String, first: String, block: String, origin: Option<String> },
+    PrevFirstInBlock {
+        node: String,
+        port: String,
+        target: String,
+        first: String,
+        block: String,
+        origin: Option<String>,
+    },
 
     #[error("cycle in the pipeline graph: {}; break it by removing one of these inputs (for an iterative loop use a repeat block with `@prev`)", .path.join(" -> "))]
     Cycle { path: Vec<String> },
@@ -55,49 +95,91 @@ pub enum PlanError {
     },
 
     #[error("node `{node}` ({kind}): {}{message}{}", key_prefix(.node, .path), from(.origin))]
-    NodeConfig { node: String, kind: String, path: String, message: String, origin: Option<String> },
+    NodeConfig {
+        node: String,
+        kind: String,
+        path: String,
+        message: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}` ({kind}): {message}{}", from(.origin))]
-    External { node: String, kind: String, message: String, origin: Option<String> },
+    External {
+        node: String,
+        kind: String,
+        message: String,
+        origin: Option<String>,
+    },
 
     #[error("node `{node}`: {message}")]
     Internal { node: String, message: String },
 
     #[error("repeat block `{block}`: lists `{node}`, which is not a node of this pipeline; {}add [nodes.{node}] or remove it from repeat.{block}.nodes", dym(.suggestion))]
-    RepeatUnknownNode { block: String, node: String, suggestion: Option<String> },
+    RepeatUnknownNode {
+        block: String,
+        node: String,
+        suggestion: Option<String>,
+    },
 
-    #[error("node `{node}` is listed in two repeat blocks (`{first}` and `{second}`); a node belongs to at most one block")]
-    RepeatTwice { node: String, first: String, second: String },
+    #[error(
+        "node `{node}` is listed in two repeat blocks (`{first}` and `{second}`); a node belongs to at most one block"
+    )]
+    RepeatTwice {
+        node: String,
+        first: String,
+        second: String,
+    },
 
-    #[error("repeat block `{block}`: iterations must be at least 1 (got 0); set repeat.{block}.iterations=1 or more")]
+    #[error(
+        "repeat block `{block}`: iterations must be at least 1 (got 0); set repeat.{block}.iterations=1 or more"
+    )]
     RepeatZero { block: String },
 
-    #[error("repeat block `{block}` lists no nodes; add node ids to repeat.{block}.nodes or remove the block")]
+    #[error(
+        "repeat block `{block}` lists no nodes; add node ids to repeat.{block}.nodes or remove the block"
+    )]
     RepeatEmpty { block: String },
 }
 
 fn did_you_mean(s: &Option<String>) -> String {
-    s.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    s.as_ref()
+        .map(|s| format!("; did you mean `{s}`?"))
+        .unwrap_or_default()
 }
 
 fn dym(s: &Option<String>) -> String {
-    s.as_ref().map(|s| format!("did you mean `{s}`? ")).unwrap_or_default()
+    s.as_ref()
+        .map(|s| format!("did you mean `{s}`? "))
+        .unwrap_or_default()
 }
 
 fn from(s: &Option<String>) -> String {
-    s.as_ref().map(|s| format!(" (from {s})")).unwrap_or_default()
+    s.as_ref()
+        .map(|s| format!(" (from {s})"))
+        .unwrap_or_default()
 }
 
 fn list_or_none(v: &[String]) -> String {
-    if v.is_empty() { "none (this kind takes no inputs)".into() } else { v.join(", ") }
+    if v.is_empty() {
+        "none (this kind takes no inputs)".into()
+    } else {
+        v.join(", ")
+    }
 }
 
 fn quoted_list(v: &[String]) -> String {
-    v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")
+    v.iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 fn key_prefix(node: &str, path: &str) -> String {
-    if path.is_empty() { String::new() } else { format!("nodes.{node}.{path}: ") }
+    if path.is_empty() {
+        String::new()
+    } else {
+        format!("nodes.{node}.{path}: ")
+    }
 }
 
 /// Every problem found while planning a pipeline, in the order found.
@@ -138,7 +220,8 @@ pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) ->
     let mut best: Option<(f64, &str)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(word, c);
-        let close = score >= 0.8 || strsim::levenshtein(word, c) <= (word.chars().count() / 2).min(2);
+        let close =
+            score >= 0.8 || strsim::levenshtein(word, c) <= (word.chars().count() / 2).min(2);
         if close && best.is_none_or(|(b, _)| score > b) {
             best = Some((score, c));
         }
@@ -152,25 +235,48 @@ mod tests {
 
     #[test]
     fn nearest_finds_typos_and_rejects_unrelated_words() {
-        assert_eq!(nearest("ad", ["add", "scale", "const"]).as_deref(), Some("add"));
-        assert_eq!(nearest("scael", ["add", "scale", "const"]).as_deref(), Some("scale"));
+        assert_eq!(
+            nearest("ad", ["add", "scale", "const"]).as_deref(),
+            Some("add")
+        );
+        assert_eq!(
+            nearest("scael", ["add", "scale", "const"]).as_deref(),
+            Some("scale")
+        );
         assert_eq!(nearest("zzzzzzzz", ["add", "scale"]), None);
-        assert_eq!(nearest("b", ["a", "c"]), None, "one-letter names are not typos of each other");
+        assert_eq!(
+            nearest("b", ["a", "c"]),
+            None,
+            "one-letter names are not typos of each other"
+        );
     }
 
     #[test]
     fn messages_lose_the_key_line_and_stay_on_one_line() {
-        assert_eq!(clean_message("unknown variant `pow`, expected `mul` or `div`\nin `op`\n"), "unknown variant `pow`, expected `mul` or `div`");
+        assert_eq!(
+            clean_message("unknown variant `pow`, expected `mul` or `div`\nin `op`\n"),
+            "unknown variant `pow`, expected `mul` or `div`"
+        );
         assert_eq!(clean_message("a\nb"), "a b");
     }
 
     #[test]
     fn one_error_prints_alone_and_several_are_numbered() {
-        let a = PlanError::RepeatZero { block: "loop".into() };
-        let b = PlanError::Cycle { path: vec!["a".into(), "b".into(), "a".into()] };
+        let a = PlanError::RepeatZero {
+            block: "loop".into(),
+        };
+        let b = PlanError::Cycle {
+            path: vec!["a".into(), "b".into(), "a".into()],
+        };
         assert_eq!(PlanErrors(vec![a.clone()]).to_string(), a.to_string());
         let both = PlanErrors(vec![a, b]).to_string();
-        assert!(both.starts_with("2 problems in the pipeline graph:\n  1. repeat block `loop`"), "{both}");
-        assert!(both.contains("\n  2. cycle in the pipeline graph: a -> b -> a"), "{both}");
+        assert!(
+            both.starts_with("2 problems in the pipeline graph:\n  1. repeat block `loop`"),
+            "{both}"
+        );
+        assert!(
+            both.contains("\n  2. cycle in the pipeline graph: a -> b -> a"),
+            "{both}"
+        );
     }
 }

@@ -101,7 +101,11 @@ fn encode_value(v: &toml::Value, out: &mut Vec<u8>) {
         }
         toml::Value::Float(f) => {
             out.push(b'f');
-            let bits = if f.is_nan() { f64::NAN.to_bits() } else { f.to_bits() };
+            let bits = if f.is_nan() {
+                f64::NAN.to_bits()
+            } else {
+                f.to_bits()
+            };
             out.extend_from_slice(&bits.to_le_bytes());
         }
         toml::Value::Boolean(b) => {
@@ -132,8 +136,21 @@ mod tests {
         src.parse().expect("test TOML parses")
     }
 
-    fn key_of(config: &toml::Table, seed: u64, iteration: Option<u32>, inputs: &BTreeMap<String, String>) -> String {
-        cache_key(&KeyInput { kind: "add", kind_version: 1, config, iteration, seed, inputs, external: None })
+    fn key_of(
+        config: &toml::Table,
+        seed: u64,
+        iteration: Option<u32>,
+        inputs: &BTreeMap<String, String>,
+    ) -> String {
+        cache_key(&KeyInput {
+            kind: "add",
+            kind_version: 1,
+            config,
+            iteration,
+            seed,
+            inputs,
+            external: None,
+        })
     }
 
     #[test]
@@ -141,7 +158,11 @@ mod tests {
         let a = table("x = 1\n[inner]\np = 'a'\nq = [1.5, 2.0]\n");
         let mut b = table("[inner]\nq = [1.5, 2.0]\np = 'a'\n");
         b.insert("x".into(), toml::Value::Integer(1));
-        assert_ne!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>(), "the two tables differ in order");
+        assert_ne!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "the two tables differ in order"
+        );
         let none = BTreeMap::new();
         assert_eq!(key_of(&a, 0, None, &none), key_of(&b, 0, None, &none));
     }
@@ -149,8 +170,14 @@ mod tests {
     #[test]
     fn integer_and_float_of_same_value_differ_and_string_boundaries_are_unambiguous() {
         let none = BTreeMap::new();
-        assert_ne!(key_of(&table("x = 1"), 0, None, &none), key_of(&table("x = 1.0"), 0, None, &none));
-        assert_ne!(key_of(&table("a = 'bc'"), 0, None, &none), key_of(&table("ab = 'c'"), 0, None, &none));
+        assert_ne!(
+            key_of(&table("x = 1"), 0, None, &none),
+            key_of(&table("x = 1.0"), 0, None, &none)
+        );
+        assert_ne!(
+            key_of(&table("a = 'bc'"), 0, None, &none),
+            key_of(&table("ab = 'c'"), 0, None, &none)
+        );
     }
 
     #[test]

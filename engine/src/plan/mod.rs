@@ -77,9 +77,17 @@ impl PlannedNode {
 #[derive(Debug, thiserror::Error)]
 pub enum PlanFileError {
     #[error("cannot read plan file {path}: {source}")]
-    Read { path: String, source: std::io::Error },
-    #[error("plan file {path} is not a valid plan ({source}); regenerate it with `plan --format json` or use the run directory's plan.json")]
-    Parse { path: String, source: serde_json::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "plan file {path} is not a valid plan ({source}); regenerate it with `plan --format json` or use the run directory's plan.json"
+    )]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
 }
 
 impl Plan {
@@ -122,12 +130,18 @@ impl Plan {
     }
 
     pub fn from_json(text: &str, path: &str) -> Result<Plan, PlanFileError> {
-        serde_json::from_str(text).map_err(|source| PlanFileError::Parse { path: path.into(), source })
+        serde_json::from_str(text).map_err(|source| PlanFileError::Parse {
+            path: path.into(),
+            source,
+        })
     }
 
     pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read { path: shown.clone(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| PlanFileError::Read {
+            path: shown.clone(),
+            source,
+        })?;
         Plan::from_json(&text, &shown)
     }
 

@@ -49,10 +49,21 @@ pub fn text(plan: &Plan, status: &[Status]) -> String {
             let inputs = if n.inputs.is_empty() {
                 "-".to_string()
             } else {
-                n.inputs.iter().map(|(p, u)| format!("{p} <- {u}")).collect::<Vec<_>>().join(", ")
+                n.inputs
+                    .iter()
+                    .map(|(p, u)| format!("{p} <- {u}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let st = status.get(i).copied().unwrap_or(Status::ToRun);
-            [(i + 1).to_string(), n.id.clone(), n.kind.clone(), n.short_key().to_string(), st.label().into(), inputs]
+            [
+                (i + 1).to_string(),
+                n.id.clone(),
+                n.kind.clone(),
+                n.short_key().to_string(),
+                st.label().into(),
+                inputs,
+            ]
         })
         .collect();
     let header = ["#", "node", "kind", "key", "status", "inputs"].map(String::from);
@@ -86,7 +97,10 @@ fn quote(s: &str) -> String {
 /// Graphviz: cached instances filled green, instances to run white, always-run ones yellow;
 /// edges labelled with the reading port.
 pub fn dot(plan: &Plan, status: &[Status]) -> String {
-    let mut out = format!("digraph {} {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n", quote(&plan.pipeline));
+    let mut out = format!(
+        "digraph {} {{\n  rankdir=LR;\n  node [shape=box, fontname=\"monospace\"];\n",
+        quote(&plan.pipeline)
+    );
     for (i, n) in plan.nodes.iter().enumerate() {
         let st = status.get(i).copied().unwrap_or(Status::ToRun);
         let fill = match st {
@@ -95,11 +109,22 @@ pub fn dot(plan: &Plan, status: &[Status]) -> String {
             Status::Always => "#fff3c4",
         };
         let label = format!("{}\\n{}\\n{} ({})", n.id, n.kind, n.short_key(), st.label());
-        let _ = writeln!(out, "  {} [label=\"{}\", style=filled, fillcolor=\"{fill}\"];", quote(&n.id), label.replace('"', "\\\""));
+        let _ = writeln!(
+            out,
+            "  {} [label=\"{}\", style=filled, fillcolor=\"{fill}\"];",
+            quote(&n.id),
+            label.replace('"', "\\\"")
+        );
     }
     for n in &plan.nodes {
         for (port, up) in &n.inputs {
-            let _ = writeln!(out, "  {} -> {} [label={}];", quote(up), quote(&n.id), quote(port));
+            let _ = writeln!(
+                out,
+                "  {} -> {} [label={}];",
+                quote(up),
+                quote(&n.id),
+                quote(port)
+            );
         }
     }
     out.push_str("}\n");

@@ -12,14 +12,20 @@ pub(crate) fn node(id: &str, kind: &str, inputs: &[(&str, &str)], config: &str) 
         .map(|(p, r)| {
             let r = match r.split_once("@prev") {
                 None => InputRef::Node(r.to_string()),
-                Some((t, rest)) => {
-                    InputRef::Prev { node: t.to_string(), first: rest.strip_prefix('|').map(str::to_string) }
-                }
+                Some((t, rest)) => InputRef::Prev {
+                    node: t.to_string(),
+                    first: rest.strip_prefix('|').map(str::to_string),
+                },
             };
             (p.to_string(), r)
         })
         .collect::<BTreeMap<_, _>>();
-    NodeSpec { id: id.into(), kind: kind.into(), inputs, config: config.parse().expect("test TOML parses") }
+    NodeSpec {
+        id: id.into(),
+        kind: kind.into(),
+        inputs,
+        config: config.parse().expect("test TOML parses"),
+    }
 }
 
 pub(crate) fn spec(nodes: Vec<NodeSpec>, repeat: Vec<(&str, u32, &[&str])>) -> PipelineSpec {
@@ -43,7 +49,12 @@ fn chain() -> Vec<NodeSpec> {
     vec![
         node("source", "const", &[], "values = [1.0, 2.0]"),
         node("double", "scale", &[("x", "source")], ""),
-        node("total", "add", &[("a", "double"), ("b", "source")], "offset = 1.0"),
+        node(
+            "total",
+            "add",
+            &[("a", "double"), ("b", "source")],
+            "offset = 1.0",
+        ),
     ]
 }
 
@@ -74,7 +85,12 @@ fn changing_one_config_changes_exactly_its_key_and_its_descendants() {
     let mut nodes = chain();
     nodes[1] = node("double", "scale", &[("x", "source")], "factor = 3.0");
     let changed = Plan::build(&spec(nodes, vec![]), &TOY).expect("valid");
-    let differs: Vec<bool> = base.nodes.iter().zip(&changed.nodes).map(|(a, b)| a.key != b.key).collect();
+    let differs: Vec<bool> = base
+        .nodes
+        .iter()
+        .zip(&changed.nodes)
+        .map(|(a, b)| a.key != b.key)
+        .collect();
     assert_eq!(differs, [false, true, true]);
 }
 
@@ -87,17 +103,33 @@ fn runtime_knobs_and_iteration_count_are_not_hashed() {
     a.runtime.cache_dir = "/elsewhere".into();
     a.runtime.progress = crate::spec::ProgressMode::Never;
     let knobs = Plan::build(&a, &TOY).expect("valid");
-    assert!(base.nodes.iter().zip(&knobs.nodes).all(|(x, y)| x.key == y.key));
+    assert!(
+        base.nodes
+            .iter()
+            .zip(&knobs.nodes)
+            .all(|(x, y)| x.key == y.key)
+    );
     a.seed = 1;
     let reseeded = Plan::build(&a, &TOY).expect("valid");
-    assert!(base.nodes.iter().zip(&reseeded.nodes).all(|(x, y)| x.key != y.key), "the seed is hashed");
+    assert!(
+        base.nodes
+            .iter()
+            .zip(&reseeded.nodes)
+            .all(|(x, y)| x.key != y.key),
+        "the seed is hashed"
+    );
 }
 
 fn loop_spec(iterations: u32) -> PipelineSpec {
     spec(
         vec![
             node("start", "const", &[], "values = [1.0]"),
-            node("step", "add", &[("a", "start"), ("b", "step@prev")], "offset = 1.0"),
+            node(
+                "step",
+                "add",
+                &[("a", "start"), ("b", "step@prev")],
+                "offset = 1.0",
+            ),
             node("check", "scale", &[("x", "step")], ""),
             node("report", "scale", &[("x", "step")], "factor = 10.0"),
         ],
@@ -109,13 +141,30 @@ fn loop_spec(iterations: u32) -> PipelineSpec {
 fn repeat_blocks_unroll_into_chained_instances() {
     let plan = Plan::build(&loop_spec(3), &TOY).expect("valid");
     let ids: Vec<&str> = plan.nodes.iter().map(|n| n.id.as_str()).collect();
-    assert_eq!(ids, ["start", "step@1", "check@1", "step@2", "check@2", "step@3", "check@3", "report"]);
+    assert_eq!(
+        ids,
+        [
+            "start", "step@1", "check@1", "step@2", "check@2", "step@3", "check@3", "report"
+        ]
+    );
     let step1 = plan.node("step@1").expect("planned");
-    assert_eq!(step1.inputs, BTreeMap::from([("a".to_string(), "start".to_string())]), "iteration 1 leaves @prev unconnected");
+    assert_eq!(
+        step1.inputs,
+        BTreeMap::from([("a".to_string(), "start".to_string())]),
+        "iteration 1 leaves @prev unconnected"
+    );
     let step3 = plan.node("step@3").expect("planned");
     assert_eq!(step3.inputs["b"], "step@2");
-    assert_eq!(plan.node("check@2").expect("planned").inputs["x"], "step@2", "same block reads the same iteration");
-    assert_eq!(plan.node("report").expect("planned").inputs["x"], "step@3", "outside reads the last iteration");
+    assert_eq!(
+        plan.node("check@2").expect("planned").inputs["x"],
+        "step@2",
+        "same block reads the same iteration"
+    );
+    assert_eq!(
+        plan.node("report").expect("planned").inputs["x"],
+        "step@3",
+        "outside reads the last iteration"
+    );
     assert_eq!(step3.block.as_deref(), Some("refine"));
     assert_ne!(plan.node("step@1").expect("planned").seed, step3.seed);
 }
@@ -137,7 +186,10 @@ fn raising_iterations_keeps_the_finished_instances_keys() {
 #[test]
 fn prev_with_a_first_value_reads_that_node_at_iteration_one() {
     let s = spec(
-        vec![node("start", "const", &[], ""), node("step", "scale", &[("x", "step@prev|start")], "")],
+        vec![
+            node("start", "const", &[], ""),
+            node("step", "scale", &[("x", "step@prev|start")], ""),
+        ],
         vec![("loop", 2, &["step"])],
     );
     let plan = Plan::build(&s, &TOY).expect("valid");
@@ -149,21 +201,101 @@ fn prev_with_a_first_value_reads_that_node_at_iteration_one() {
 fn each_validation_error_reads_well() {
     let cases: Vec<(&str, PipelineSpec)> = vec![
         ("unknown_kind", spec(vec![node("a", "ad", &[], "")], vec![])),
-        ("missing_input", spec(vec![node("a", "scale", &[], "")], vec![])),
-        ("unknown_port", spec(vec![node("s", "const", &[], ""), node("a", "scale", &[("y", "s")], "")], vec![])),
-        ("dangling", spec(vec![node("source", "const", &[], ""), node("a", "scale", &[("x", "sourc")], "")], vec![])),
-        ("prev_outside_block", spec(vec![node("a", "add", &[("a", "a@prev")], "")], vec![])),
+        (
+            "missing_input",
+            spec(vec![node("a", "scale", &[], "")], vec![]),
+        ),
+        (
+            "unknown_port",
+            spec(
+                vec![
+                    node("s", "const", &[], ""),
+                    node("a", "scale", &[("y", "s")], ""),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "dangling",
+            spec(
+                vec![
+                    node("source", "const", &[], ""),
+                    node("a", "scale", &[("x", "sourc")], ""),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "prev_outside_block",
+            spec(vec![node("a", "add", &[("a", "a@prev")], "")], vec![]),
+        ),
         (
             "prev_not_in_block",
-            spec(vec![node("s", "const", &[], ""), node("a", "add", &[("a", "s"), ("b", "s@prev")], "")], vec![("loop", 2, &["a"])]),
+            spec(
+                vec![
+                    node("s", "const", &[], ""),
+                    node("a", "add", &[("a", "s"), ("b", "s@prev")], ""),
+                ],
+                vec![("loop", 2, &["a"])],
+            ),
         ),
-        ("prev_needs_first", spec(vec![node("a", "scale", &[("x", "a@prev")], "")], vec![("loop", 2, &["a"])])),
-        ("cycle", spec(vec![node("a", "scale", &[("x", "c")], ""), node("b", "scale", &[("x", "a")], ""), node("c", "scale", &[("x", "b")], "")], vec![])),
-        ("self_cycle", spec(vec![node("a", "scale", &[("x", "a")], "")], vec![])),
-        ("port_type", spec(vec![node("t", "text", &[], ""), node("a", "scale", &[("x", "t")], "")], vec![])),
-        ("config_unknown_key", spec(vec![node("a", "const", &[], "valeus = [1.0]")], vec![])),
-        ("config_bad_enum", spec(vec![node("s", "const", &[], ""), node("a", "scale", &[("x", "s")], "op = 'pow'")], vec![])),
-        ("repeat_problems", spec(vec![node("a", "const", &[], "")], vec![("loop", 0, &["a", "b"]), ("other", 1, &["a"]), ("empty", 1, &[])])),
+        (
+            "prev_needs_first",
+            spec(
+                vec![node("a", "scale", &[("x", "a@prev")], "")],
+                vec![("loop", 2, &["a"])],
+            ),
+        ),
+        (
+            "cycle",
+            spec(
+                vec![
+                    node("a", "scale", &[("x", "c")], ""),
+                    node("b", "scale", &[("x", "a")], ""),
+                    node("c", "scale", &[("x", "b")], ""),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "self_cycle",
+            spec(vec![node("a", "scale", &[("x", "a")], "")], vec![]),
+        ),
+        (
+            "port_type",
+            spec(
+                vec![
+                    node("t", "text", &[], ""),
+                    node("a", "scale", &[("x", "t")], ""),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "config_unknown_key",
+            spec(vec![node("a", "const", &[], "valeus = [1.0]")], vec![]),
+        ),
+        (
+            "config_bad_enum",
+            spec(
+                vec![
+                    node("s", "const", &[], ""),
+                    node("a", "scale", &[("x", "s")], "op = 'pow'"),
+                ],
+                vec![],
+            ),
+        ),
+        (
+            "repeat_problems",
+            spec(
+                vec![node("a", "const", &[], "")],
+                vec![
+                    ("loop", 0, &["a", "b"]),
+                    ("other", 1, &["a"]),
+                    ("empty", 1, &[]),
+                ],
+            ),
+        ),
     ];
     let mut all = String::new();
     for (name, s) in &cases {
@@ -185,7 +317,9 @@ fn all_errors_are_reported_together_with_their_sources() {
     );
     let lookup = |path: &str| match path {
         "nodes.a.kind" => Some("pipelines/test.toml".to_string()),
-        p if p.starts_with("nodes.b.inputs") => Some("command line: nodes.b.inputs.x=nowhere".to_string()),
+        p if p.starts_with("nodes.b.inputs") => {
+            Some("command line: nodes.b.inputs.x=nowhere".to_string())
+        }
         p if p.starts_with("nodes.b") => Some("configs/b/x.toml".to_string()),
         _ => None,
     };
@@ -200,7 +334,13 @@ fn render_text_and_dot() {
     let status: Vec<render::Status> = plan
         .nodes
         .iter()
-        .map(|n| if n.id == "start" { render::Status::Cached } else { render::Status::ToRun })
+        .map(|n| {
+            if n.id == "start" {
+                render::Status::Cached
+            } else {
+                render::Status::ToRun
+            }
+        })
         .collect();
     insta::assert_snapshot!("plan_text", render::text(&plan, &status));
     insta::assert_snapshot!("plan_dot", render::dot(&plan, &status));

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BinaryHeap, HashMap};
 
 use super::key::{KeyInput, cache_key, node_seed};
 use super::validate::Checked;
-use super::{PlannedNode, PlanError};
+use super::{PlanError, PlannedNode};
 use crate::spec::{InputRef, PipelineSpec};
 
 struct Instance {
@@ -28,7 +28,13 @@ fn instance_id(node: &str, iteration: Option<u32>) -> String {
 
 /// Instance id that node `target` resolves to when read from a node in block `from_block` at
 /// iteration `iteration`: same iteration inside the same block, last iteration from outside.
-fn resolve_ref(spec: &PipelineSpec, c: &Checked<'_>, target: &str, from_block: Option<usize>, iteration: Option<u32>) -> String {
+fn resolve_ref(
+    spec: &PipelineSpec,
+    c: &Checked<'_>,
+    target: &str,
+    from_block: Option<usize>,
+    iteration: Option<u32>,
+) -> String {
     match c.block_of.get(target) {
         Some(&b) if Some(b) == from_block => instance_id(target, iteration),
         Some(&b) => instance_id(target, Some(spec.repeat[b].iterations)),
@@ -59,7 +65,12 @@ pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<Planned
                     inputs.insert(port.clone(), u);
                 }
             }
-            instances.push(Instance { spec_index: i, iteration, id: instance_id(&n.id, iteration), inputs });
+            instances.push(Instance {
+                spec_index: i,
+                iteration,
+                id: instance_id(&n.id, iteration),
+                inputs,
+            });
         }
     }
     let order = topological(spec, c, &instances)?;
@@ -69,12 +80,17 @@ pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<Planned
     for ix in order {
         let inst = &instances[ix];
         let n = &spec.nodes[inst.spec_index];
-        let (Some(kind), Some(config)) = (c.kinds[inst.spec_index], c.configs[inst.spec_index].as_ref()) else {
+        let (Some(kind), Some(config)) = (
+            c.kinds[inst.spec_index],
+            c.configs[inst.spec_index].as_ref(),
+        ) else {
             return Err(internal(&inst.id, "planned without a kind or config"));
         };
         let mut input_keys = BTreeMap::new();
         for (port, up) in &inst.inputs {
-            let key = keys.get(up.as_str()).ok_or_else(|| internal(&inst.id, "input planned after its reader"))?;
+            let key = keys
+                .get(up.as_str())
+                .ok_or_else(|| internal(&inst.id, "input planned after its reader"))?;
             input_keys.insert(port.clone(), key.clone());
         }
         let seed = node_seed(spec.seed, &n.id, inst.iteration);
@@ -96,7 +112,10 @@ pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<Planned
             output: kind.output.to_string(),
             cacheable: kind.cacheable,
             iteration: inst.iteration,
-            block: c.block_of.get(n.id.as_str()).map(|&b| spec.repeat[b].name.clone()),
+            block: c
+                .block_of
+                .get(n.id.as_str())
+                .map(|&b| spec.repeat[b].name.clone()),
             seed,
             config: config.clone(),
             inputs: inst.inputs.clone(),
@@ -109,12 +128,19 @@ pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<Planned
 
 fn internal(id: &str, what: &str) -> PlanError {
     // Validation guarantees these cannot happen; report rather than panic if they ever do.
-    PlanError::Internal { node: id.to_string(), message: format!("internal planner error: {what}; this is a bug") }
+    PlanError::Internal {
+        node: id.to_string(),
+        message: format!("internal planner error: {what}; this is a bug"),
+    }
 }
 
 /// Kahn's algorithm. Among ready instances, file order decides, a repeat block counting as one
 /// unit placed at its first node, unrolled iteration by iteration.
-fn topological(spec: &PipelineSpec, c: &Checked<'_>, instances: &[Instance]) -> Result<Vec<usize>, PlanError> {
+fn topological(
+    spec: &PipelineSpec,
+    c: &Checked<'_>,
+    instances: &[Instance],
+) -> Result<Vec<usize>, PlanError> {
     let mut block_pos: HashMap<usize, usize> = HashMap::new();
     for (i, n) in spec.nodes.iter().enumerate() {
         if let Some(&b) = c.block_of.get(n.id.as_str()) {
@@ -122,20 +148,39 @@ fn topological(spec: &PipelineSpec, c: &Checked<'_>, instances: &[Instance]) -> 
         }
     }
     let position = |x: &Instance| {
-        c.block_of.get(spec.nodes[x.spec_index].id.as_str()).and_then(|b| block_pos.get(b).copied()).unwrap_or(x.spec_index)
+        c.block_of
+            .get(spec.nodes[x.spec_index].id.as_str())
+            .and_then(|b| block_pos.get(b).copied())
+            .unwrap_or(x.spec_index)
     };
-    let by_id: HashMap<&str, usize> = instances.iter().enumerate().map(|(i, x)| (x.id.as_str(), i)).collect();
+    let by_id: HashMap<&str, usize> = instances
+        .iter()
+        .enumerate()
+        .map(|(i, x)| (x.id.as_str(), i))
+        .collect();
     let mut indegree = vec![0usize; instances.len()];
     let mut readers: Vec<Vec<usize>> = vec![Vec::new(); instances.len()];
     for (i, inst) in instances.iter().enumerate() {
         for up in inst.inputs.values() {
-            let u = *by_id.get(up.as_str()).ok_or_else(|| internal(&inst.id, "input instance missing"))?;
+            let u = *by_id
+                .get(up.as_str())
+                .ok_or_else(|| internal(&inst.id, "input instance missing"))?;
             indegree[i] += 1;
             readers[u].push(i);
         }
     }
-    let prio = |i: usize| Reverse((position(&instances[i]), instances[i].iteration.unwrap_or(0), instances[i].spec_index, i));
-    let mut ready: BinaryHeap<_> = (0..instances.len()).filter(|&i| indegree[i] == 0).map(prio).collect();
+    let prio = |i: usize| {
+        Reverse((
+            position(&instances[i]),
+            instances[i].iteration.unwrap_or(0),
+            instances[i].spec_index,
+            i,
+        ))
+    };
+    let mut ready: BinaryHeap<_> = (0..instances.len())
+        .filter(|&i| indegree[i] == 0)
+        .map(prio)
+        .collect();
     let mut order = Vec::with_capacity(instances.len());
     while let Some(Reverse((_, _, _, i))) = ready.pop() {
         order.push(i);
@@ -147,7 +192,10 @@ fn topological(spec: &PipelineSpec, c: &Checked<'_>, instances: &[Instance]) -> 
         }
     }
     if order.len() != instances.len() {
-        return Err(internal("(graph)", "unrolled graph has a cycle the validation missed"));
+        return Err(internal(
+            "(graph)",
+            "unrolled graph has a cycle the validation missed",
+        ));
     }
     Ok(order)
 }

@@ -33,10 +33,21 @@ pub(super) fn validate<'a>(
     sources: SourceLookup<'_>,
 ) -> (Checked<'a>, Vec<PlanError>) {
     let mut errors = Vec::new();
-    let index: HashMap<&str, usize> = spec.nodes.iter().enumerate().map(|(i, n)| (n.id.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
     let node_source = |id: &str, path: &str| {
-        let full = if path.is_empty() { format!("nodes.{id}") } else { format!("nodes.{id}.{path}") };
-        sources(&full).or_else(|| sources(&format!("nodes.{id}.kind"))).or_else(|| sources(&format!("nodes.{id}")))
+        let full = if path.is_empty() {
+            format!("nodes.{id}")
+        } else {
+            format!("nodes.{id}.{path}")
+        };
+        sources(&full)
+            .or_else(|| sources(&format!("nodes.{id}.kind")))
+            .or_else(|| sources(&format!("nodes.{id}")))
     };
 
     // Kinds and node configs.
@@ -92,10 +103,14 @@ pub(super) fn validate<'a>(
     let mut block_of: HashMap<&str, usize> = HashMap::new();
     for (b, block) in spec.repeat.iter().enumerate() {
         if block.iterations == 0 {
-            errors.push(PlanError::RepeatZero { block: block.name.clone() });
+            errors.push(PlanError::RepeatZero {
+                block: block.name.clone(),
+            });
         }
         if block.nodes.is_empty() {
-            errors.push(PlanError::RepeatEmpty { block: block.name.clone() });
+            errors.push(PlanError::RepeatEmpty {
+                block: block.name.clone(),
+            });
         }
         for id in &block.nodes {
             if !index.contains_key(id.as_str()) {
@@ -118,7 +133,13 @@ pub(super) fn validate<'a>(
         }
     }
 
-    let checked = Checked { kinds, configs, external, index, block_of };
+    let checked = Checked {
+        kinds,
+        configs,
+        external,
+        index,
+        block_of,
+    };
     check_ports(spec, &checked, &node_source, &mut errors);
     if let Some(cycle_errors) = find_cycles(spec, &checked) {
         errors.extend(cycle_errors);
@@ -170,7 +191,10 @@ fn check_ports(
                             target: t.clone(),
                             origin: src(port_name),
                         }),
-                        Some(b) if c.index.contains_key(t.as_str()) && c.block_of.get(t.as_str()) != Some(&b) => {
+                        Some(b)
+                            if c.index.contains_key(t.as_str())
+                                && c.block_of.get(t.as_str()) != Some(&b) =>
+                        {
                             errors.push(PlanError::PrevNotInBlock {
                                 node: n.id.clone(),
                                 port: port_name.clone(),
@@ -240,7 +264,9 @@ fn check_ports(
 
 /// Edges upstream -> downstream of the declared graph (`@prev` edges point to an earlier
 /// iteration and cannot close a cycle, so they are left out; their first-iteration node is in).
-pub(super) fn declared_edges<'s>(spec: &'s PipelineSpec) -> impl Iterator<Item = (usize, &'s str)> + 's {
+pub(super) fn declared_edges<'s>(
+    spec: &'s PipelineSpec,
+) -> impl Iterator<Item = (usize, &'s str)> + 's {
     spec.nodes.iter().enumerate().flat_map(|(i, n)| {
         n.inputs.values().filter_map(move |r| match r {
             InputRef::Node(t) => Some((i, t.as_str())),
@@ -271,7 +297,12 @@ fn find_cycles(spec: &PipelineSpec, c: &Checked<'_>) -> Option<Vec<PlanError>> {
     sccs.sort();
     let errors = sccs
         .iter()
-        .map(|scc| PlanError::Cycle { path: cycle_path(&g, scc).into_iter().map(|i| spec.nodes[i].id.clone()).collect() })
+        .map(|scc| PlanError::Cycle {
+            path: cycle_path(&g, scc)
+                .into_iter()
+                .map(|i| spec.nodes[i].id.clone())
+                .collect(),
+        })
         .collect();
     Some(errors)
 }

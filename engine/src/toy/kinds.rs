@@ -18,7 +18,9 @@ pub struct ConstConfig {
 }
 impl Default for ConstConfig {
     fn default() -> Self {
-        ConstConfig { values: vec![1.0, 2.0, 3.0] }
+        ConstConfig {
+            values: vec![1.0, 2.0, 3.0],
+        }
     }
 }
 
@@ -32,7 +34,11 @@ pub struct RandomConfig {
 }
 impl Default for RandomConfig {
     fn default() -> Self {
-        RandomConfig { n: 3, low: 0.0, high: 1.0 }
+        RandomConfig {
+            n: 3,
+            low: 0.0,
+            high: 1.0,
+        }
     }
 }
 
@@ -52,7 +58,10 @@ pub struct ScaleConfig {
 }
 impl Default for ScaleConfig {
     fn default() -> Self {
-        ScaleConfig { factor: 2.0, op: ScaleOp::Mul }
+        ScaleConfig {
+            factor: 2.0,
+            op: ScaleOp::Mul,
+        }
     }
 }
 
@@ -84,7 +93,10 @@ pub struct FailConfig {
 }
 impl Default for FailConfig {
     fn default() -> Self {
-        FailConfig { message: "this node always fails".into(), error: FailMode::User }
+        FailConfig {
+            message: "this node always fails".into(),
+            error: FailMode::User,
+        }
     }
 }
 
@@ -107,7 +119,9 @@ pub struct TextConfig {
 }
 impl Default for TextConfig {
     fn default() -> Self {
-        TextConfig { text: "hello".into() }
+        TextConfig {
+            text: "hello".into(),
+        }
     }
 }
 
@@ -145,19 +159,28 @@ pub fn read_numbers(ctx: &NodeContext, port: &str) -> Result<Vec<f64>, NodeError
 /// Writes a "numbers" artifact plus `files/values.txt`; returns `{sum, count}` metrics.
 pub fn write_numbers(ctx: &NodeContext, values: &[f64]) -> Result<Metrics, NodeError> {
     let path = ctx.artifact_path();
-    let json = serde_json::to_string(&Numbers { values: values.to_vec() }).map_err(|e| io_err("encode", &path, e))?;
+    let json = serde_json::to_string(&Numbers {
+        values: values.to_vec(),
+    })
+    .map_err(|e| io_err("encode", &path, e))?;
     std::fs::write(&path, json).map_err(|e| io_err("write", &path, e))?;
     let txt = ctx.files_dir()?.join("values.txt");
     let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
     std::fs::write(&txt, lines).map_err(|e| io_err("write", &txt, e))?;
-    Ok(Metrics::from([("sum".to_string(), values.iter().sum()), ("count".to_string(), values.len() as f64)]))
+    Ok(Metrics::from([
+        ("sum".to_string(), values.iter().sum()),
+        ("count".to_string(), values.len() as f64),
+    ]))
 }
 
 pub fn write_text(ctx: &NodeContext, text: &str) -> Result<Metrics, NodeError> {
     let path = ctx.artifact_path();
     let json = serde_json::json!({ "text": text }).to_string();
     std::fs::write(&path, json).map_err(|e| io_err("write", &path, e))?;
-    Ok(Metrics::from([("chars".to_string(), text.chars().count() as f64)]))
+    Ok(Metrics::from([(
+        "chars".to_string(),
+        text.chars().count() as f64,
+    )]))
 }
 
 /// SplitMix64: a tiny deterministic generator for the `random` kind.
@@ -194,22 +217,31 @@ pub fn add(a: &[f64], b: Option<&[f64]>, offset: f64) -> Result<Vec<f64>, NodeEr
 pub fn scale(x: &[f64], c: &ScaleConfig) -> Result<Vec<f64>, NodeError> {
     match c.op {
         ScaleOp::Mul => Ok(x.iter().map(|v| v * c.factor).collect()),
-        ScaleOp::Div if c.factor == 0.0 => {
-            Err(NodeError::user("scale: cannot divide by factor 0; set `factor` to a non-zero number or use op = \"mul\""))
-        }
+        ScaleOp::Div if c.factor == 0.0 => Err(NodeError::user(
+            "scale: cannot divide by factor 0; set `factor` to a non-zero number or use op = \"mul\"",
+        )),
         ScaleOp::Div => Ok(x.iter().map(|v| v / c.factor).collect()),
     }
 }
 
 pub fn load(c: &LoadConfig) -> Result<Vec<f64>, NodeError> {
-    let text = std::fs::read_to_string(&c.path)
-        .map_err(|e| NodeError::user(format!("load: cannot read {}: {e}; check `path`", c.path.display())))?;
+    let text = std::fs::read_to_string(&c.path).map_err(|e| {
+        NodeError::user(format!(
+            "load: cannot read {}: {e}; check `path`",
+            c.path.display()
+        ))
+    })?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
             l.trim().parse::<f64>().map_err(|_| {
-                NodeError::user(format!("load: {} line {}: `{}` is not a number; write one number per line", c.path.display(), i + 1, l.trim()))
+                NodeError::user(format!(
+                    "load: {} line {}: `{}` is not a number; write one number per line",
+                    c.path.display(),
+                    i + 1,
+                    l.trim()
+                ))
             })
         })
         .collect()
@@ -217,9 +249,17 @@ pub fn load(c: &LoadConfig) -> Result<Vec<f64>, NodeError> {
 
 /// Size and modification time of a `load` node's file: a changed file changes the cache key.
 pub fn load_fingerprint(c: &LoadConfig) -> Result<String, NodeError> {
-    let meta = std::fs::metadata(&c.path)
-        .map_err(|e| NodeError::user(format!("load: cannot read {}: {e}; check `path`", c.path.display())))?;
-    let modified = meta.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    let meta = std::fs::metadata(&c.path).map_err(|e| {
+        NodeError::user(format!(
+            "load: cannot read {}: {e}; check `path`",
+            c.path.display()
+        ))
+    })?;
+    let modified = meta
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos());
     Ok(format!("{} bytes, modified {modified}", meta.len()))
 }
 
@@ -227,12 +267,18 @@ pub fn export(ctx: &NodeContext, c: &ExportConfig) -> Result<Metrics, NodeError>
     let values = read_numbers(ctx, "x")?;
     let lines: String = values.iter().map(|v| format!("{v}\n")).collect();
     if let Some(parent) = c.path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(|e| NodeError::user(format!("export: cannot create {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent).map_err(|e| {
+            NodeError::user(format!("export: cannot create {}: {e}", parent.display()))
+        })?;
     }
-    std::fs::write(&c.path, &lines).map_err(|e| NodeError::user(format!("export: cannot write {}: {e}", c.path.display())))?;
+    std::fs::write(&c.path, &lines)
+        .map_err(|e| NodeError::user(format!("export: cannot write {}: {e}", c.path.display())))?;
     let copy = ctx.files_dir()?.join("export.txt");
     std::fs::write(&copy, &lines).map_err(|e| io_err("write", &copy, e))?;
-    Ok(Metrics::from([("exported".to_string(), values.len() as f64)]))
+    Ok(Metrics::from([(
+        "exported".to_string(),
+        values.len() as f64,
+    )]))
 }
 
 #[cfg(test)]
@@ -241,14 +287,24 @@ mod tests {
 
     #[test]
     fn add_broadcasts_one_number_and_rejects_length_mismatch() {
-        assert_eq!(add(&[1.0, 2.0], Some(&[10.0]), 0.5).ok(), Some(vec![11.5, 12.5]));
+        assert_eq!(
+            add(&[1.0, 2.0], Some(&[10.0]), 0.5).ok(),
+            Some(vec![11.5, 12.5])
+        );
         assert_eq!(add(&[1.0, 2.0], None, 1.0).ok(), Some(vec![2.0, 3.0]));
-        assert!(matches!(add(&[1.0, 2.0], Some(&[1.0, 2.0, 3.0]), 0.0), Err(NodeError::User(_))));
+        assert!(matches!(
+            add(&[1.0, 2.0], Some(&[1.0, 2.0, 3.0]), 0.0),
+            Err(NodeError::User(_))
+        ));
     }
 
     #[test]
     fn random_is_deterministic_per_seed_and_in_range() {
-        let c = RandomConfig { n: 50, low: -2.0, high: 3.0 };
+        let c = RandomConfig {
+            n: 50,
+            low: -2.0,
+            high: 3.0,
+        };
         let a = random_values(7, &c);
         assert_eq!(a, random_values(7, &c));
         assert_ne!(a, random_values(8, &c));
@@ -257,8 +313,21 @@ mod tests {
 
     #[test]
     fn scale_division_by_zero_is_a_user_error() {
-        let c = ScaleConfig { factor: 0.0, op: ScaleOp::Div };
+        let c = ScaleConfig {
+            factor: 0.0,
+            op: ScaleOp::Div,
+        };
         assert!(matches!(scale(&[1.0], &c), Err(NodeError::User(_))));
-        assert_eq!(scale(&[1.0, 4.0], &ScaleConfig { factor: 2.0, op: ScaleOp::Div }).ok(), Some(vec![0.5, 2.0]));
+        assert_eq!(
+            scale(
+                &[1.0, 4.0],
+                &ScaleConfig {
+                    factor: 2.0,
+                    op: ScaleOp::Div
+                }
+            )
+            .ok(),
+            Some(vec![0.5, 2.0])
+        );
     }
 }

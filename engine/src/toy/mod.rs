@@ -5,20 +5,47 @@
 
 pub mod kinds;
 
-use crate::node::{ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, resolve_typed};
+use crate::node::{
+    ConfigIssue, KindInfo, Metrics, NodeContext, NodeError, Port, Registry, resolve_typed,
+};
 use kinds::*;
 
 const NUMBERS: &[&str] = &["numbers"];
 
 /// Every toy kind, in the order `list` shows them.
 pub static KINDS: &[KindInfo] = &[
-    KindInfo { name: "const", doc: "Fixed numbers from the config", version: 1, inputs: &[], output: "numbers", cacheable: true },
-    KindInfo { name: "random", doc: "Uniform random numbers drawn from the node's seed", version: 1, inputs: &[], output: "numbers", cacheable: true },
+    KindInfo {
+        name: "const",
+        doc: "Fixed numbers from the config",
+        version: 1,
+        inputs: &[],
+        output: "numbers",
+        cacheable: true,
+    },
+    KindInfo {
+        name: "random",
+        doc: "Uniform random numbers drawn from the node's seed",
+        version: 1,
+        inputs: &[],
+        output: "numbers",
+        cacheable: true,
+    },
     KindInfo {
         name: "add",
         doc: "Element-wise a + b + offset",
         version: 1,
-        inputs: &[Port { name: "a", accepts: NUMBERS, optional: false }, Port { name: "b", accepts: NUMBERS, optional: true }],
+        inputs: &[
+            Port {
+                name: "a",
+                accepts: NUMBERS,
+                optional: false,
+            },
+            Port {
+                name: "b",
+                accepts: NUMBERS,
+                optional: true,
+            },
+        ],
         output: "numbers",
         cacheable: true,
     },
@@ -26,7 +53,11 @@ pub static KINDS: &[KindInfo] = &[
         name: "scale",
         doc: "Multiply or divide every number by a factor",
         version: 1,
-        inputs: &[Port { name: "x", accepts: NUMBERS, optional: false }],
+        inputs: &[Port {
+            name: "x",
+            accepts: NUMBERS,
+            optional: false,
+        }],
         output: "numbers",
         cacheable: true,
     },
@@ -34,7 +65,11 @@ pub static KINDS: &[KindInfo] = &[
         name: "sleep",
         doc: "Wait some seconds, then pass the input through",
         version: 1,
-        inputs: &[Port { name: "x", accepts: NUMBERS, optional: true }],
+        inputs: &[Port {
+            name: "x",
+            accepts: NUMBERS,
+            optional: true,
+        }],
         output: "numbers",
         cacheable: true,
     },
@@ -42,17 +77,39 @@ pub static KINDS: &[KindInfo] = &[
         name: "fail",
         doc: "Always fail (user error, internal error or panic)",
         version: 1,
-        inputs: &[Port { name: "x", accepts: NUMBERS, optional: true }],
+        inputs: &[Port {
+            name: "x",
+            accepts: NUMBERS,
+            optional: true,
+        }],
         output: "numbers",
         cacheable: true,
     },
-    KindInfo { name: "text", doc: "A string (artifact type `text`)", version: 1, inputs: &[], output: "text", cacheable: true },
-    KindInfo { name: "load", doc: "Numbers read from a user file, one per line", version: 1, inputs: &[], output: "numbers", cacheable: true },
+    KindInfo {
+        name: "text",
+        doc: "A string (artifact type `text`)",
+        version: 1,
+        inputs: &[],
+        output: "text",
+        cacheable: true,
+    },
+    KindInfo {
+        name: "load",
+        doc: "Numbers read from a user file, one per line",
+        version: 1,
+        inputs: &[],
+        output: "numbers",
+        cacheable: true,
+    },
     KindInfo {
         name: "export",
         doc: "Write the input's numbers to a user path (runs every time)",
         version: 1,
-        inputs: &[Port { name: "x", accepts: NUMBERS, optional: false }],
+        inputs: &[Port {
+            name: "x",
+            accepts: NUMBERS,
+            optional: false,
+        }],
         output: "exported",
         cacheable: false,
     },
@@ -89,7 +146,10 @@ impl Registry for ToyRegistry {
             "text" => resolve_typed::<TextConfig>(raw),
             "load" => resolve_typed::<LoadConfig>(raw),
             "export" => resolve_typed::<ExportConfig>(raw),
-            other => Err(vec![ConfigIssue { path: String::new(), message: format!("unknown toy kind `{other}`") }]),
+            other => Err(vec![ConfigIssue {
+                path: String::new(),
+                message: format!("unknown toy kind `{other}`"),
+            }]),
         }
     }
 
@@ -108,28 +168,53 @@ impl Registry for ToyRegistry {
         }
     }
 
-    fn external_fingerprint(&self, kind: &str, config: &toml::Table) -> Result<Option<String>, NodeError> {
+    fn external_fingerprint(
+        &self,
+        kind: &str,
+        config: &toml::Table,
+    ) -> Result<Option<String>, NodeError> {
         match kind {
             "load" => load_fingerprint(&typed(kind, config)?).map(Some),
             _ => Ok(None),
         }
     }
 
-    fn run(&self, kind: &str, config: &toml::Table, ctx: &NodeContext) -> Result<Metrics, NodeError> {
+    fn run(
+        &self,
+        kind: &str,
+        config: &toml::Table,
+        ctx: &NodeContext,
+    ) -> Result<Metrics, NodeError> {
         match kind {
             "const" => write_numbers(ctx, &typed::<ConstConfig>(kind, config)?.values),
-            "random" => write_numbers(ctx, &random_values(ctx.seed, &typed::<RandomConfig>(kind, config)?)),
+            "random" => write_numbers(
+                ctx,
+                &random_values(ctx.seed, &typed::<RandomConfig>(kind, config)?),
+            ),
             "add" => {
                 let c: AddConfig = typed(kind, config)?;
                 let a = read_numbers(ctx, "a")?;
-                let b = if ctx.inputs.contains_key("b") { Some(read_numbers(ctx, "b")?) } else { None };
+                let b = if ctx.inputs.contains_key("b") {
+                    Some(read_numbers(ctx, "b")?)
+                } else {
+                    None
+                };
                 write_numbers(ctx, &add(&a, b.as_deref(), c.offset)?)
             }
-            "scale" => write_numbers(ctx, &scale(&read_numbers(ctx, "x")?, &typed(kind, config)?)?),
+            "scale" => write_numbers(
+                ctx,
+                &scale(&read_numbers(ctx, "x")?, &typed(kind, config)?)?,
+            ),
             "sleep" => {
                 let c: SleepConfig = typed(kind, config)?;
-                std::thread::sleep(std::time::Duration::from_secs_f64(c.seconds.clamp(0.0, 3600.0)));
-                let values = if ctx.inputs.contains_key("x") { read_numbers(ctx, "x")? } else { vec![c.seconds] };
+                std::thread::sleep(std::time::Duration::from_secs_f64(
+                    c.seconds.clamp(0.0, 3600.0),
+                ));
+                let values = if ctx.inputs.contains_key("x") {
+                    read_numbers(ctx, "x")?
+                } else {
+                    vec![c.seconds]
+                };
                 write_numbers(ctx, &values)
             }
             "fail" => {
@@ -174,26 +259,47 @@ mod tests {
 
     #[test]
     fn resolve_fills_defaults_and_is_canonical() {
-        let t = TOY.resolve("scale", table("factor = 3.0")).expect("valid config");
+        let t = TOY
+            .resolve("scale", table("factor = 3.0"))
+            .expect("valid config");
         assert_eq!(t, table("factor = 3.0\nop = 'mul'"));
         assert_eq!(TOY.resolve("scale", t.clone()).ok(), Some(t));
     }
 
     #[test]
     fn resolve_names_the_key_at_fault() {
-        let unknown = TOY.resolve("scale", table("factr = 3.0")).expect_err("unknown key");
-        assert!(unknown[0].message.contains("unknown field `factr`"), "{unknown:?}");
-        let wrong = TOY.resolve("scale", table("op = 'pow'")).expect_err("bad enum");
+        let unknown = TOY
+            .resolve("scale", table("factr = 3.0"))
+            .expect_err("unknown key");
+        assert!(
+            unknown[0].message.contains("unknown field `factr`"),
+            "{unknown:?}"
+        );
+        let wrong = TOY
+            .resolve("scale", table("op = 'pow'"))
+            .expect_err("bad enum");
         assert_eq!(wrong[0].path, "op");
-        assert!(wrong[0].message.contains("mul") && wrong[0].message.contains("div"), "{wrong:?}");
-        let missing = TOY.resolve("load", toml::Table::new()).expect_err("missing path");
-        assert!(missing[0].message.contains("missing field `path`"), "{missing:?}");
+        assert!(
+            wrong[0].message.contains("mul") && wrong[0].message.contains("div"),
+            "{wrong:?}"
+        );
+        let missing = TOY
+            .resolve("load", toml::Table::new())
+            .expect_err("missing path");
+        assert!(
+            missing[0].message.contains("missing field `path`"),
+            "{missing:?}"
+        );
     }
 
     #[test]
     fn every_kind_resolves_its_defaults_or_names_required_keys_and_has_a_schema() {
         for k in KINDS {
-            let raw = if matches!(k.name, "load" | "export") { table("path = 'x'") } else { toml::Table::new() };
+            let raw = if matches!(k.name, "load" | "export") {
+                table("path = 'x'")
+            } else {
+                toml::Table::new()
+            };
             assert!(TOY.resolve(k.name, raw).is_ok(), "{}", k.name);
             assert!(TOY.schema(k.name).is_object(), "{}", k.name);
         }

@@ -15,8 +15,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use burn::module::Module;
-use burn::tensor::{Device, TensorData};
 use burn::store::{ModuleSnapshot, bridge};
+use burn::tensor::{Device, TensorData};
 
 use self::safetensors::NamedTensor;
 use crate::error::CheckpointError;
@@ -42,7 +42,11 @@ pub fn named_tensors(net: &UNet) -> Vec<NamedTensor> {
             let values = bridge::into_data(t)
                 .map(|d| d.convert::<f32>().into_vec::<f32>().unwrap_or_default())
                 .unwrap_or_default();
-            NamedTensor { name, shape, values }
+            NamedTensor {
+                name,
+                shape,
+                values,
+            }
         })
         .collect()
 }
@@ -70,13 +74,17 @@ pub fn from_bytes(bytes: &[u8], device: &Device) -> Result<UNet, CheckpointError
     let decoded = safetensors::decode(bytes, "<memory>")?;
     let config = embedded_config(&decoded.metadata).ok_or_else(|| CheckpointError::Format {
         origin: "<memory>".into(),
-        message: format!("no `{CONFIG_METADATA_KEY}` metadata; load it into a network with load_weights"),
+        message: format!(
+            "no `{CONFIG_METADATA_KEY}` metadata; load it into a network with load_weights"
+        ),
     })??;
     let net = config.init(device)?;
     apply_named(net, decoded.tensors, "<memory>", &BTreeSet::new())
 }
 
-fn embedded_config(metadata: &BTreeMap<String, String>) -> Option<Result<UNetConfig, CheckpointError>> {
+fn embedded_config(
+    metadata: &BTreeMap<String, String>,
+) -> Option<Result<UNetConfig, CheckpointError>> {
     metadata
         .get(CONFIG_METADATA_KEY)
         .map(|text| UNetConfig::from_json_str(text).map_err(CheckpointError::from))
@@ -136,9 +144,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), CheckpointError> {
         path: path.to_path_buf(),
         source,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
@@ -184,7 +198,11 @@ pub(crate) fn apply_named(
             None => unexpected.push(t.name),
         }
     }
-    let missing: Vec<String> = expected.keys().filter(|k| !given.contains_key(*k)).cloned().collect();
+    let missing: Vec<String> = expected
+        .keys()
+        .filter(|k| !given.contains_key(*k))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
         return Err(CheckpointError::Missing {
             origin: origin.to_string(),
@@ -209,7 +227,11 @@ pub(crate) fn apply_named(
         });
     }
     if net.config().freeze_deep_supervision_heads {
-        net.deep_supervision_heads = net.deep_supervision_heads.into_iter().map(Module::no_grad).collect();
+        net.deep_supervision_heads = net
+            .deep_supervision_heads
+            .into_iter()
+            .map(Module::no_grad)
+            .collect();
     }
     Ok(net)
 }

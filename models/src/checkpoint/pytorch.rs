@@ -77,7 +77,9 @@ pub fn load_pytorch(
                 .collect(),
             burn::store::pytorch_reader::DType::F64 => bytes
                 .chunks_exact(8)
-                .map(|c| f64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                .map(|c| {
+                    f64::from_ne_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                })
                 .collect(),
             other => {
                 return Err(tensor_err(format!(
@@ -85,7 +87,11 @@ pub fn load_pytorch(
                 )));
             }
         };
-        tensors.push(to_our_axes(NamedTensor { name, shape, values }));
+        tensors.push(to_our_axes(NamedTensor {
+            name,
+            shape,
+            values,
+        }));
     }
     if tensors.is_empty() {
         return Err(format(format!(

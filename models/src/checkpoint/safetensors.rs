@@ -62,7 +62,10 @@ pub fn decode(bytes: &[u8], origin: &str) -> Result<Decoded, CheckpointError> {
         message,
     };
     let Some(len_bytes) = bytes.get(..8) else {
-        return Err(format(format!("{} bytes is too short for a safetensors header", bytes.len())));
+        return Err(format(format!(
+            "{} bytes is too short for a safetensors header",
+            bytes.len()
+        )));
     };
     let mut len_array = [0u8; 8];
     len_array.copy_from_slice(len_bytes);
@@ -71,7 +74,12 @@ pub fn decode(bytes: &[u8], origin: &str) -> Result<Decoded, CheckpointError> {
         .ok()
         .and_then(|n| n.checked_add(8))
         .filter(|&end| end <= bytes.len())
-        .ok_or_else(|| format(format!("header length {header_len} runs past the end of the {}-byte file", bytes.len())))?;
+        .ok_or_else(|| {
+            format(format!(
+                "header length {header_len} runs past the end of the {}-byte file",
+                bytes.len()
+            ))
+        })?;
     let header: Map<String, Value> = serde_json::from_slice(&bytes[8..header_end])
         .map_err(|e| format(format!("the JSON header is not an object: {e}")))?;
     let payload = &bytes[header_end..];
@@ -96,16 +104,28 @@ pub fn decode(bytes: &[u8], origin: &str) -> Result<Decoded, CheckpointError> {
             name: name.clone(),
             message,
         };
-        let dtype = entry.get("dtype").and_then(Value::as_str).unwrap_or_default().to_string();
+        let dtype = entry
+            .get("dtype")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let shape: Vec<usize> = entry
             .get("shape")
             .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect())
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                    .collect()
+            })
             .ok_or_else(|| tensor_err("no valid `shape` in the header".into()))?;
         let offsets: Vec<usize> = entry
             .get("data_offsets")
             .and_then(Value::as_array)
-            .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect())
+            .and_then(|a| {
+                a.iter()
+                    .map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok()))
+                    .collect()
+            })
             .filter(|o: &Vec<usize>| o.len() == 2 && o[0] <= o[1])
             .ok_or_else(|| tensor_err("no valid `data_offsets` in the header".into()))?;
         let width = match dtype.as_str() {
@@ -133,10 +153,19 @@ pub fn decode(bytes: &[u8], origin: &str) -> Result<Decoded, CheckpointError> {
                 .collect()
         } else {
             raw.chunks_exact(8)
-                .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32)
+                .map(|c| {
+                    f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]) as f32
+                })
                 .collect()
         };
-        entries.push((begin, NamedTensor { name, shape, values }));
+        entries.push((
+            begin,
+            NamedTensor {
+                name,
+                shape,
+                values,
+            },
+        ));
     }
     entries.sort_by_key(|(begin, _)| *begin);
     decoded.tensors = entries.into_iter().map(|(_, t)| t).collect();
@@ -179,7 +208,9 @@ mod tests {
     fn truncated_or_corrupt_buffers_name_the_problem() {
         let (tensors, metadata) = sample();
         let bytes = encode(&tensors, &metadata);
-        let e = decode(&bytes[..bytes.len() - 2], "ckpt").unwrap_err().to_string();
+        let e = decode(&bytes[..bytes.len() - 2], "ckpt")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("tensor `b`") && e.contains("truncated"), "{e}");
         let e = decode(&bytes[..5], "ckpt").unwrap_err().to_string();
         assert!(e.contains("too short"), "{e}");
@@ -189,6 +220,11 @@ mod tests {
         assert!(e.contains("JSON header"), "{e}");
         let mut huge = bytes;
         huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-        assert!(decode(&huge, "ckpt").unwrap_err().to_string().contains("runs past"));
+        assert!(
+            decode(&huge, "ckpt")
+                .unwrap_err()
+                .to_string()
+                .contains("runs past")
+        );
     }
 }

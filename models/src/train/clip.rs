@@ -31,7 +31,8 @@ struct Scale<'a> {
 impl ModuleVisitor for Scale<'_> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
         if let Some(g) = self.grads.remove::<D>(param.id) {
-            self.grads.register::<D>(param.id, g.mul_scalar(self.factor));
+            self.grads
+                .register::<D>(param.id, g.mul_scalar(self.factor));
         }
     }
 }
@@ -51,7 +52,10 @@ pub fn clip_grad_norm<M: Module>(module: &M, grads: &mut GradientsParams, max_no
     let norm = grad_norm(module, grads);
     let coef = max_norm / (norm + 1e-6);
     if coef < 1.0 {
-        let mut visitor = Scale { grads, factor: coef };
+        let mut visitor = Scale {
+            grads,
+            factor: coef,
+        };
         module.visit(&mut visitor);
     }
     norm
@@ -72,7 +76,12 @@ mod tests {
         .expect("config");
         let net = config.init(&device).expect("net").train();
         let x = Tensor::<5>::ones([1, 1, 2, 4, 4], &device.clone().autodiff());
-        let loss = net.forward(x).expect("forward").square().sum().mul_scalar(100.0);
+        let loss = net
+            .forward(x)
+            .expect("forward")
+            .square()
+            .sum()
+            .mul_scalar(100.0);
         let mut grads = GradientsParams::from_grads(loss.backward(), &net);
         let before = grad_norm(&net, &grads);
         assert!(before > 1.0, "{before}");

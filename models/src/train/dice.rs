@@ -11,12 +11,18 @@ pub fn dice(prediction: &[u8], truth: &[u8], class: u8) -> f64 {
         p += usize::from(pa);
         t += usize::from(tb);
     }
-    if p + t == 0 { 1.0 } else { 2.0 * both as f64 / (p + t) as f64 }
+    if p + t == 0 {
+        1.0
+    } else {
+        2.0 * both as f64 / (p + t) as f64
+    }
 }
 
 /// Dice per foreground class `1..classes`.
 pub fn dice_per_class(prediction: &[u8], truth: &[u8], classes: usize) -> Vec<f64> {
-    (1..classes).map(|c| dice(prediction, truth, c as u8)).collect()
+    (1..classes)
+        .map(|c| dice(prediction, truth, c as u8))
+        .collect()
 }
 
 #[cfg(test)]

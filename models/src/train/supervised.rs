@@ -119,9 +119,14 @@ pub fn train_supervised<E: Display>(
 ) -> Result<TrainOutcome, TrainError> {
     check_config(config, train.len())?;
     for (index, sample) in train.iter().chain(val).enumerate() {
-        check_sample(&net, sample, config.window).map_err(|source| TrainError::Sample { index, source })?;
+        check_sample(&net, sample, config.window)
+            .map_err(|source| TrainError::Sample { index, source })?;
     }
-    let device = net.devices().into_iter().next().unwrap_or_else(burn::tensor::Device::flex);
+    let device = net
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_else(burn::tensor::Device::flex);
     let ad_device = device.clone().autodiff();
     let mut model = net.train();
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
@@ -145,7 +150,13 @@ pub fn train_supervised<E: Display>(
                     order.shuffle(&mut rng);
                 }
                 let index = order.pop().unwrap_or(0);
-                batch.push(random_window(&train[index], index, config.window, &mut rng, &mut augment)?);
+                batch.push(random_window(
+                    &train[index],
+                    index,
+                    config.window,
+                    &mut rng,
+                    &mut augment,
+                )?);
             }
             let loss = batch_loss(&model, &batch, config.dice_weight, &ad_device)?;
             let value = loss.clone().into_scalar::<f32>();
@@ -157,12 +168,25 @@ pub fn train_supervised<E: Display>(
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.lr, model, grads);
             loss_sum += f64::from(value);
-            progress(&Progress { epoch, epochs: config.epochs, step, steps, loss: value, dice: None });
+            progress(&Progress {
+                epoch,
+                epochs: config.epochs,
+                step,
+                steps,
+                loss: value,
+                dice: None,
+            });
         }
         let eval = model.valid();
         let per_class = validate(&eval, val, config.window, config.val_batch_size)?;
-        let val_dice = (!per_class.is_empty()).then(|| per_class.iter().sum::<f64>() / per_class.len() as f64);
-        let stats = EpochStats { epoch, train_loss: loss_sum / steps as f64, val_dice_per_class: per_class, val_dice };
+        let val_dice =
+            (!per_class.is_empty()).then(|| per_class.iter().sum::<f64>() / per_class.len() as f64);
+        let stats = EpochStats {
+            epoch,
+            train_loss: loss_sum / steps as f64,
+            val_dice_per_class: per_class,
+            val_dice,
+        };
         progress(&Progress {
             epoch,
             epochs: config.epochs,
@@ -182,7 +206,12 @@ pub fn train_supervised<E: Display>(
         history.push(stats);
     }
     let (best, best_epoch, best_dice) = best.unwrap_or_else(|| (model.valid(), 0, None));
-    Ok(TrainOutcome { best, best_epoch, best_dice, history })
+    Ok(TrainOutcome {
+        best,
+        best_epoch,
+        best_dice,
+        history,
+    })
 }
 
 fn check_config(config: &SupervisedConfig, n_train: usize) -> Result<(), TrainError> {
@@ -193,7 +222,10 @@ fn check_config(config: &SupervisedConfig, n_train: usize) -> Result<(), TrainEr
     if config.batch_size == 0 || config.window == 0 || config.val_batch_size == 0 {
         return fail("batch_size, window and val_batch_size must be >= 1");
     }
-    if !(config.lr.is_finite() && config.lr > 0.0) || !config.dice_weight.is_finite() || config.dice_weight < 0.0 {
+    if !(config.lr.is_finite() && config.lr > 0.0)
+        || !config.dice_weight.is_finite()
+        || config.dice_weight < 0.0
+    {
         return fail("lr must be > 0 and dice_weight >= 0");
     }
     Ok(())
@@ -210,10 +242,25 @@ fn check_sample(net: &UNet, sample: &Labelled<'_>, window: usize) -> Result<(), 
         });
     }
     if t < window {
-        return Err(ShapeError::NotDivisible { shape: [1, 1, t, h, w], axis: "T", size: t, multiple: window });
+        return Err(ShapeError::NotDivisible {
+            shape: [1, 1, t, h, w],
+            axis: "T",
+            size: t,
+            multiple: window,
+        });
     }
-    if let Some((index, &label)) = sample.labels.iter().enumerate().find(|(_, l)| usize::from(**l) >= NUM_CLASSES) {
-        return Err(ShapeError::LabelOutOfRange { what: "training labels", label, index, classes: NUM_CLASSES });
+    if let Some((index, &label)) = sample
+        .labels
+        .iter()
+        .enumerate()
+        .find(|(_, l)| usize::from(**l) >= NUM_CLASSES)
+    {
+        return Err(ShapeError::LabelOutOfRange {
+            what: "training labels",
+            label,
+            index,
+            classes: NUM_CLASSES,
+        });
     }
     net.check_input([1, net.config().in_channels, window, h, w])
 }
@@ -228,12 +275,24 @@ fn random_window<E: Display>(
 ) -> Result<(Array3<f32>, Array3<u8>), TrainError> {
     let t = sample.image.dim().0;
     let start = rng.random_range(0..=t - window);
-    let mut image = sample.image.slice(s![start..start + window, .., ..]).to_owned();
-    let mut labels = sample.labels.slice(s![start..start + window, .., ..]).to_owned();
+    let mut image = sample
+        .image
+        .slice(s![start..start + window, .., ..])
+        .to_owned();
+    let mut labels = sample
+        .labels
+        .slice(s![start..start + window, .., ..])
+        .to_owned();
     let shape = image.dim();
-    augment(&mut image, &mut labels, rng).map_err(|e| TrainError::Augment { index, message: e.to_string() })?;
+    augment(&mut image, &mut labels, rng).map_err(|e| TrainError::Augment {
+        index,
+        message: e.to_string(),
+    })?;
     if image.dim() != shape || labels.dim() != shape {
-        return Err(TrainError::Augment { index, message: "the augmentation changed the window's shape".into() });
+        return Err(TrainError::Augment {
+            index,
+            message: "the augmentation changed the window's shape".into(),
+        });
     }
     Ok((image, labels))
 }
@@ -254,8 +313,14 @@ fn batch_loss(
         let members: Vec<_> = batch.iter().filter(|(i, _)| i.dim() == shape).collect();
         let (t, h, w) = shape;
         let n = members.len();
-        let images: Vec<f32> = members.iter().flat_map(|(i, _)| i.iter().copied()).collect();
-        let labels: Vec<i64> = members.iter().flat_map(|(_, l)| l.iter().map(|&v| i64::from(v))).collect();
+        let images: Vec<f32> = members
+            .iter()
+            .flat_map(|(i, _)| i.iter().copied())
+            .collect();
+        let labels: Vec<i64> = members
+            .iter()
+            .flat_map(|(_, l)| l.iter().map(|&v| i64::from(v)))
+            .collect();
         let x: Tensor<5> = Tensor::from_data(TensorData::new(images, [n, 1, t, h, w]), device);
         let y: Tensor<4, Int> = Tensor::from_data(TensorData::new(labels, [n, t, h, w]), device);
         let logits = model.forward(x)?;
@@ -275,11 +340,20 @@ fn batch_loss(
 /// Mean per-class Dice over the validation sequences, each predicted on its consecutive
 /// non-overlapping windows (the frames after the last full window are left out, as the
 /// original's validation does).
-fn validate(model: &UNet, val: &[Labelled<'_>], window: usize, batch: usize) -> Result<Vec<f64>, TrainError> {
+fn validate(
+    model: &UNet,
+    val: &[Labelled<'_>],
+    window: usize,
+    batch: usize,
+) -> Result<Vec<f64>, TrainError> {
     if val.is_empty() {
         return Ok(Vec::new());
     }
-    let device = model.devices().into_iter().next().unwrap_or_else(burn::tensor::Device::flex);
+    let device = model
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_else(burn::tensor::Device::flex);
     let mut sums = vec![0.0; NUM_CLASSES - 1];
     for sample in val {
         let (t, h, w) = sample.image.dim();
@@ -288,14 +362,24 @@ fn validate(model: &UNet, val: &[Labelled<'_>], window: usize, batch: usize) -> 
         let mut predicted: Vec<u8> = Vec::with_capacity(used * h * w);
         for first in (0..n_windows).step_by(batch) {
             let count = batch.min(n_windows - first);
-            let frames = sample.image.slice(s![first * window..(first + count) * window, .., ..]);
+            let frames = sample
+                .image
+                .slice(s![first * window..(first + count) * window, .., ..]);
             let values: Vec<f32> = frames.iter().copied().collect();
             let x = Tensor::from_data(TensorData::new(values, [count, 1, window, h, w]), &device);
             let labels = int_values(greedy(model.forward(x)?));
             predicted.extend(labels.into_iter().map(|v| u8::try_from(v).unwrap_or(0)));
         }
-        let truth: Vec<u8> = sample.labels.slice(s![..used, .., ..]).iter().copied().collect();
-        for (sum, d) in sums.iter_mut().zip(dice_per_class(&predicted, &truth, NUM_CLASSES)) {
+        let truth: Vec<u8> = sample
+            .labels
+            .slice(s![..used, .., ..])
+            .iter()
+            .copied()
+            .collect();
+        for (sum, d) in sums
+            .iter_mut()
+            .zip(dice_per_class(&predicted, &truth, NUM_CLASSES))
+        {
             *sum += d;
         }
     }

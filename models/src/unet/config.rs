@@ -145,7 +145,10 @@ impl UNetConfig {
         if levels < 2 {
             return Err(ConfigError::TooFewLevels(levels));
         }
-        for (field, found) in [("kernels", self.kernels.len()), ("strides", self.strides.len())] {
+        for (field, found) in [
+            ("kernels", self.kernels.len()),
+            ("strides", self.strides.len()),
+        ] {
             if found != levels {
                 return Err(ConfigError::LevelCount {
                     field,
@@ -173,7 +176,10 @@ impl UNetConfig {
                     return zero(format!("kernels[{level}][{axis}]"), "");
                 }
                 if stride[axis] == 0 {
-                    return zero(format!("strides[{level}][{axis}]"), " (use 1 for no down-sampling)");
+                    return zero(
+                        format!("strides[{level}][{axis}]"),
+                        " (use 1 for no down-sampling)",
+                    );
                 }
                 if kernel[axis] % 2 == 0 {
                     return Err(ConfigError::EvenKernel { level, kernel });
@@ -273,7 +279,10 @@ mod tests {
         // PyTorch module without / with its 4 deep-supervision heads.
         let big = UNetConfig::rl4seg3d();
         assert_eq!(big.num_params(), 30_428_800);
-        assert_eq!(big.clone().with_deep_supervision(true).num_params(), 30_431_104);
+        assert_eq!(
+            big.clone().with_deep_supervision(true).num_params(),
+            30_431_104
+        );
         assert_eq!(big.clone().with_io(1, 1).num_params(), 30_428_736);
         assert_eq!(big.with_io(2, 1).num_params(), 30_429_024);
     }
@@ -295,7 +304,10 @@ mod tests {
 
         let mut c = UNetConfig::small();
         c.kernels[1] = [2, 3, 3];
-        assert!(matches!(c.validate(), Err(ConfigError::EvenKernel { level: 1, .. })));
+        assert!(matches!(
+            c.validate(),
+            Err(ConfigError::EvenKernel { level: 1, .. })
+        ));
 
         let mut c = UNetConfig::small();
         c.strides[2] = [0, 2, 2];
@@ -318,7 +330,9 @@ mod tests {
 
     #[test]
     fn json_round_trip() {
-        let c = UNetConfig::rl4seg3d().with_io(2, 1).with_deep_supervision(true);
+        let c = UNetConfig::rl4seg3d()
+            .with_io(2, 1)
+            .with_deep_supervision(true);
         let text = serde_json::to_string(&c).expect("serialize");
         assert_eq!(UNetConfig::from_json_str(&text).expect("parse"), c);
     }

@@ -157,7 +157,8 @@ impl InstanceNorm {
         let mean = flat.clone().mean_dim(2);
         let centered = flat - mean;
         let var = centered.clone().square().mean_dim(2);
-        let scale = var.add_scalar(self.epsilon).sqrt().recip() * self.weight.val().reshape([1, c, 1]);
+        let scale =
+            var.add_scalar(self.epsilon).sqrt().recip() * self.weight.val().reshape([1, c, 1]);
         let out = centered * scale + self.bias.val().reshape([1, c, 1]);
         out.reshape([b, c, t, h, w])
     }
@@ -204,7 +205,16 @@ impl ConvBlock {
         // The second conv has stride 1, so its padding is (k + 1 - 1) / 2 = k / 2.
         let same = s.kernel.map(|k| k / 2);
         let layer = |cin, stride, padding, rng: &mut _| ConvLayer {
-            conv: Conv::new([cin, s.cout], s.kernel, stride, padding, true, s.slope, rng, device),
+            conv: Conv::new(
+                [cin, s.cout],
+                s.kernel,
+                stride,
+                padding,
+                true,
+                s.slope,
+                rng,
+                device,
+            ),
             norm: InstanceNorm::new(s.cout, s.epsilon, device),
             negative_slope: s.slope,
         };
@@ -244,8 +254,23 @@ pub struct OutputBlock {
 }
 
 impl OutputBlock {
-    pub(crate) fn new(cin: usize, cout: usize, slope: f64, rng: &mut impl Rng, device: &Device) -> Self {
-        let conv = Conv::new([cin, cout], [1, 1, 1], [1, 1, 1], [0, 0, 0], false, slope, rng, device);
+    pub(crate) fn new(
+        cin: usize,
+        cout: usize,
+        slope: f64,
+        rng: &mut impl Rng,
+        device: &Device,
+    ) -> Self {
+        let conv = Conv::new(
+            [cin, cout],
+            [1, 1, 1],
+            [1, 1, 1],
+            [0, 0, 0],
+            false,
+            slope,
+            rng,
+            device,
+        );
         Self { conv }
     }
 

@@ -47,17 +47,24 @@ impl UNetConfig {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let c = &self.channels;
         let levels = c.len();
-        let shape = |level: usize, cin: usize, cout: usize, stride: [usize; 3], padding| BlockShape {
-            cin,
-            cout,
-            kernel: self.kernels[level],
-            stride,
-            padding,
-            slope: self.negative_slope,
-            epsilon: self.norm_epsilon,
-        };
+        let shape =
+            |level: usize, cin: usize, cout: usize, stride: [usize; 3], padding| BlockShape {
+                cin,
+                cout,
+                kernel: self.kernels[level],
+                stride,
+                padding,
+                slope: self.negative_slope,
+                epsilon: self.norm_epsilon,
+            };
         let enc = |level: usize, cin: usize| {
-            shape(level, cin, c[level], self.strides[level], self.padding(level))
+            shape(
+                level,
+                cin,
+                c[level],
+                self.strides[level],
+                self.padding(level),
+            )
         };
         let input_block = ConvBlock::new(enc(0, self.in_channels), &mut rng, device);
         let downsamples = (1..levels - 1)
@@ -73,14 +80,38 @@ impl UNetConfig {
                 let stride = self.strides[level];
                 let (cin, cout) = (c[level], c[level - 1]);
                 UpsampleBlock {
-                    transp_conv: TransposedConv::new([cin, cout], stride, self.negative_slope, &mut rng, device),
-                    conv_block: ConvBlock::new(shape(level, 2 * cout, cout, [1, 1, 1], same), &mut rng, device),
+                    transp_conv: TransposedConv::new(
+                        [cin, cout],
+                        stride,
+                        self.negative_slope,
+                        &mut rng,
+                        device,
+                    ),
+                    conv_block: ConvBlock::new(
+                        shape(level, 2 * cout, cout, [1, 1, 1], same),
+                        &mut rng,
+                        device,
+                    ),
                 }
             })
             .collect();
-        let output_block = OutputBlock::new(c[0], self.out_channels, self.negative_slope, &mut rng, device);
+        let output_block = OutputBlock::new(
+            c[0],
+            self.out_channels,
+            self.negative_slope,
+            &mut rng,
+            device,
+        );
         let mut heads: Vec<OutputBlock> = (0..self.deep_supervision_heads())
-            .map(|i| OutputBlock::new(c[i + 1], self.out_channels, self.negative_slope, &mut rng, device))
+            .map(|i| {
+                OutputBlock::new(
+                    c[i + 1],
+                    self.out_channels,
+                    self.negative_slope,
+                    &mut rng,
+                    device,
+                )
+            })
             .collect();
         if self.freeze_deep_supervision_heads {
             heads = heads.into_iter().map(Module::no_grad).collect();
@@ -185,7 +216,12 @@ impl UNet {
         let levels = self.config.levels();
         let mut kept = Vec::with_capacity(keep_levels);
         // One skip per decoder step, deepest first.
-        for (i, (up, skip)) in self.upsamples.iter().zip(skips.into_iter().rev()).enumerate() {
+        for (i, (up, skip)) in self
+            .upsamples
+            .iter()
+            .zip(skips.into_iter().rev())
+            .enumerate()
+        {
             out = up.forward(out, skip);
             // After upsample i the output is at level L - 2 - i.
             let level = levels - 2 - i;

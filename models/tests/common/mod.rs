@@ -28,14 +28,18 @@ pub fn synthetic_sequence(t: usize, h: usize, w: usize, seed: u64) -> (Array3<f3
     let (cy, cx) = (h as f32 * 0.5, w as f32 * 0.5);
     for f in 0..t {
         let phase = (f as f32 / t.max(1) as f32 * std::f32::consts::TAU).sin();
-        let (ry, rx) = (h as f32 * (0.28 + 0.03 * phase), w as f32 * (0.18 + 0.02 * phase));
+        let (ry, rx) = (
+            h as f32 * (0.28 + 0.03 * phase),
+            w as f32 * (0.18 + 0.02 * phase),
+        );
         let wall = 0.1 * h.min(w) as f32 + 1.0;
         for y in 0..h {
             for x in 0..w {
                 let dy = (y as f32 - cy) / ry;
                 let dx = (x as f32 - cx) / rx;
                 let r = (dy * dy + dx * dx).sqrt();
-                let outer = ((y as f32 - cy) / (ry + wall)).powi(2) + ((x as f32 - cx) / (rx + wall)).powi(2);
+                let outer = ((y as f32 - cy) / (ry + wall)).powi(2)
+                    + ((x as f32 - cx) / (rx + wall)).powi(2);
                 let (label, base) = if r <= 1.0 {
                     (1u8, 0.1)
                 } else if outer <= 1.0 {
