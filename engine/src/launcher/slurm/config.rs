@@ -55,6 +55,7 @@ pub struct SlurmConfig {
     pub poll_interval_s: f64,
     /// Resource overrides for single nodes: `[runtime.slurm.nodes.<node id>]` (declared node id,
     /// without `@iteration`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub nodes: BTreeMap<String, SlurmNodeResources>,
 }
 
