@@ -160,8 +160,9 @@ pub fn hausdorff_structure(
             skipped += 1;
             continue;
         };
-        sum_hd += p_surface.hausdorff(&g_surface);
-        sum_hd95 += p_surface.hausdorff95(&g_surface);
+        let (hd, hd95) = p_surface.hausdorff_and_95(&g_surface);
+        sum_hd += hd;
+        sum_hd95 += hd95;
         n += 1;
     }
     let mean = |s: f64| if n == 0 { f64::NAN } else { s / n as f64 };

@@ -36,12 +36,18 @@ pub fn gaussian_filter1d(x: &[f64], sigma: f64) -> Vec<f64> {
         .collect();
     let total: f64 = weights.iter().sum();
     weights.iter_mut().for_each(|w| *w /= total);
+    // Extend the signal by `radius` on each side once, then convolve without index checks.
     let n = x.len();
-    (0..n as isize)
+    let r = radius as usize;
+    let extended: Vec<f64> = (-radius..n as isize + radius)
+        .map(|i| x[reflect_half_sample(i, n)])
+        .collect();
+    (0..n)
         .map(|i| {
-            (-radius..=radius)
+            extended[i..i + 2 * r + 1]
+                .iter()
                 .zip(&weights)
-                .map(|(k, w)| w * x[reflect_half_sample(i + k, n)])
+                .map(|(v, w)| v * w)
                 .sum()
         })
         .collect()

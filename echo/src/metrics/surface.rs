@@ -12,13 +12,15 @@
 use ndarray::ArrayView2;
 
 /// Side of the buckets, pixels.
-const CELL: usize = 8;
+const CELL: usize = 4;
 
 /// Boundary pixels of one non-empty mask, bucketed for nearest-neighbour queries.
 #[derive(Debug, Clone)]
 pub struct Surface {
     /// Boundary pixels `[row, col]`, grouped by bucket (row-major bucket order).
     points: Vec<[u32; 2]>,
+    /// The same points in mm (`[row · dy, col · dx]`).
+    scaled: Vec<[f64; 2]>,
     /// `points[starts[b]..starts[b + 1]]` lie in bucket `b`.
     starts: Vec<usize>,
     /// Buckets per row and column.
@@ -74,8 +76,13 @@ impl Surface {
             points[fill[b]] = *p;
             fill[b] += 1;
         }
+        let scaled = points
+            .iter()
+            .map(|p| [f64::from(p[0]) * spacing[0], f64::from(p[1]) * spacing[1]])
+            .collect();
         Some(Surface {
             points,
+            scaled,
             starts,
             cells,
             spacing,
@@ -92,14 +99,14 @@ impl Surface {
         );
         let (rows, cols) = (self.cells[0] as isize, self.cells[1] as isize);
         let mut best = f64::INFINITY;
+        let (qy, qx) = (f64::from(q[0]) * dy, f64::from(q[1]) * dx);
         let scan = |br: isize, bc: isize, best: &mut f64| {
             if br < 0 || bc < 0 || br >= rows || bc >= cols {
                 return;
             }
             let b = br as usize * self.cells[1] + bc as usize;
-            for p in &self.points[self.starts[b]..self.starts[b + 1]] {
-                let a = (f64::from(p[0]) - f64::from(q[0])) * dy;
-                let c = (f64::from(p[1]) - f64::from(q[1])) * dx;
+            for p in &self.scaled[self.starts[b]..self.starts[b + 1]] {
+                let (a, c) = (p[0] - qy, p[1] - qx);
                 *best = best.min(a * a + c * c);
             }
         };
@@ -145,12 +152,18 @@ impl Surface {
 
     /// 95th percentile of the pooled surface distances in both directions (MedPy `hd95`), in mm.
     pub fn hausdorff95(&self, other: &Surface) -> f64 {
+        self.hausdorff_and_95(other).1
+    }
+
+    /// [`Surface::hausdorff`] and [`Surface::hausdorff95`] from one set of distance queries.
+    pub fn hausdorff_and_95(&self, other: &Surface) -> (f64, f64) {
         let mut all: Vec<f64> = self
             .sq_distances_to(other)
             .chain(other.sq_distances_to(self))
             .collect();
+        let max = all.iter().copied().fold(0.0, f64::max).sqrt();
         // Squared distances have the same order; interpolate between the roots.
-        percentile_with(&mut all, 95.0, f64::sqrt)
+        (max, percentile_with(&mut all, 95.0, f64::sqrt))
     }
 }
 

@@ -1,10 +1,13 @@
 //! The measures behind each anatomical criterion (vital's `Segmentation2DMetrics` as the
-//! fork configures it, method.md 6.1), on boolean masks of one frame.
+//! fork configures it, method.md 6.1), on row-major boolean masks of one frame. Components are
+//! labelled over horizontal runs (`runs`), which keeps a whole frame to a few passes over its
+//! pixels.
 
-use ndarray::{Array2, ArrayView2};
+use ndarray::ArrayView2;
 
 use super::AnatomicalMetrics;
-use crate::morph::{Connectivity, Window, edt, holes, label};
+use super::runs::{Runs, components};
+use crate::morph::{EdtWorkspace, Window, squared_distance_flat};
 use crate::types::{BG, LV, MYO};
 
 /// Measures every criterion of method.md 6.1 on one frame. When LV ∪ MYO stays off the image
@@ -22,39 +25,68 @@ pub fn measure_frame(frame: &ArrayView2<u8>) -> AnatomicalMetrics {
 /// [`measure_frame`] on the given pixels without cropping; `small` is vital's negligible blob
 /// size, `rows·cols / 2^14` of the whole frame.
 pub fn measure_in(frame: &ArrayView2<u8>, small: f64) -> AnatomicalMetrics {
-    let lv = frame.mapv(|v| v == LV);
-    let myo = frame.mapv(|v| v == MYO);
-    let epi = frame.mapv(|v| v == LV || v == MYO);
-    let bg = frame.mapv(|v| v == BG);
-    let has_lv = lv.iter().any(|&v| v);
+    let (h, w) = frame.dim();
+    let labels: Vec<u8> = frame.iter().copied().collect();
+    let lv: Vec<bool> = labels.iter().map(|&v| v == LV).collect();
+    let myo: Vec<bool> = labels.iter().map(|&v| v == MYO).collect();
+    let epi: Vec<bool> = labels.iter().map(|&v| v == LV || v == MYO).collect();
+    let bg: Vec<bool> = labels.iter().map(|&v| v == BG).collect();
     AnatomicalMetrics {
-        lv_pixels: usize::from(!has_lv),
-        holes_in_lv: count_holes(&lv.view()),
-        disconnectivity_in_lv: count_disconnectivity(&lv.view()),
-        disconnectivity_in_myo: count_disconnectivity(&myo.view()),
-        erosion_ratio_before_myo_split: erosion_ratio_before_split(&myo.view(), small),
-        holes_in_epi: count_holes(&epi.view()),
-        holes_between_lv_and_myo: count_holes_between(&lv.view(), &myo.view(), small),
-        width_ratio_between_lv_and_myo: width_ratio(&lv.view(), &myo.view()),
-        frontier_ratio_between_lv_and_bg: frontier_ratio(&lv.view(), &bg.view()),
+        lv_pixels: usize::from(!lv.contains(&true)),
+        holes_in_lv: holes_flat(&lv, h, w),
+        disconnectivity_in_lv: disconnectivity_flat(&lv, h, w),
+        disconnectivity_in_myo: disconnectivity_flat(&myo, h, w),
+        erosion_ratio_before_myo_split: erosion_ratio_flat(&myo, h, w, small),
+        holes_in_epi: holes_flat(&epi, h, w),
+        holes_between_lv_and_myo: holes_between_flat(&lv, &myo, h, w, small),
+        width_ratio_between_lv_and_myo: width_ratio_flat(&lv, &myo, h, w),
+        frontier_ratio_between_lv_and_bg: frontier_ratio_flat(&lv, &bg, h, w),
     }
 }
 
-fn count_true(mask: &Array2<bool>) -> usize {
-    mask.iter().filter(|&&v| v).count()
+fn flat(mask: &ArrayView2<bool>) -> (Vec<bool>, usize, usize) {
+    let (h, w) = mask.dim();
+    (mask.iter().copied().collect(), h, w)
+}
+
+fn not(mask: &[bool]) -> Vec<bool> {
+    mask.iter().map(|&v| !v).collect()
 }
 
 /// Pixels not in the structure that cannot reach the border through 8-connected non-structure
 /// pixels (vital pads the complement with a 1-border and labels it with connectivity 2).
 pub fn count_holes(mask: &ArrayView2<bool>) -> usize {
-    count_true(&holes(mask, Connectivity::Eight))
+    let (m, h, w) = flat(mask);
+    holes_flat(&m, h, w)
+}
+
+fn holes_flat(mask: &[bool], h: usize, w: usize) -> usize {
+    let runs = Runs::of(&not(mask), h, w);
+    let comps = components(&runs, true);
+    let mut open = vec![false; comps.sizes.len()];
+    for i in 0..runs.len() {
+        if runs.on_border(i) {
+            open[comps.id[i]] = true;
+        }
+    }
+    comps
+        .sizes
+        .iter()
+        .zip(&open)
+        .filter(|(_, o)| !**o)
+        .map(|(s, _)| s)
+        .sum()
 }
 
 /// Pixels outside the largest 8-connected component.
 pub fn count_disconnectivity(mask: &ArrayView2<bool>) -> usize {
-    let c = label(mask, Connectivity::Eight);
-    let largest = c.sizes.iter().copied().max().unwrap_or(0);
-    c.sizes.iter().sum::<usize>() - largest
+    let (m, h, w) = flat(mask);
+    disconnectivity_flat(&m, h, w)
+}
+
+fn disconnectivity_flat(mask: &[bool], h: usize, w: usize) -> usize {
+    let sizes = components(&Runs::of(mask, h, w), true).sizes;
+    sizes.iter().sum::<usize>() - sizes.iter().copied().max().unwrap_or(0)
 }
 
 /// Number of 3×3 erosions (scikit-image's, border = foreground), each followed by removing
@@ -64,185 +96,145 @@ pub fn count_disconnectivity(mask: &ArrayView2<bool>) -> usize {
 /// The original loops forever when erosion stops changing a one-component mask (a structure
 /// filling the image); we stop there and use the count reached.
 pub fn erosion_ratio_before_split(mask: &ArrayView2<bool>, small: f64) -> f64 {
-    if !mask.iter().any(|&v| v) {
-        return f64::NAN;
-    }
-    let max_thickness = edt(mask, [1.0, 1.0]).iter().copied().fold(0.0, f64::max);
-    erosions_before_split(mask, small) as f64 / max_thickness
+    let (m, h, w) = flat(mask);
+    erosion_ratio_flat(&m, h, w, small)
 }
 
-/// The erosion loop of [`erosion_ratio_before_split`] on a padded flat grid whose ring holds
-/// the outside value of scikit-image's erosion (foreground); labelling ignores the ring.
-fn erosions_before_split(mask: &ArrayView2<bool>, small: f64) -> usize {
-    let (h, w) = mask.dim();
-    let pw = w + 2;
-    let interior = |i: usize| {
-        let (r, c) = (i / pw, i % pw);
-        r >= 1 && r <= h && c >= 1 && c <= w
-    };
-    let mut grid = vec![true; (h + 2) * pw];
-    for (r, row) in mask.rows().into_iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            grid[(r + 1) * pw + c + 1] = v;
-        }
+fn erosion_ratio_flat(mask: &[bool], h: usize, w: usize, small: f64) -> f64 {
+    if !mask.contains(&true) {
+        return f64::NAN;
     }
-    let ring: Vec<bool> = (0..grid.len()).map(|i| !interior(i)).collect();
-    let (mut tmp, mut next) = (grid.clone(), grid.clone());
-    let mut visited = vec![false; grid.len()];
-    let mut stack = Vec::new();
+    // SciPy's EDT: distance to the nearest pixel outside the structure within the image.
+    let sq = squared_distance_flat(&not(mask), h, w, [1.0, 1.0], &mut EdtWorkspace::new());
+    let max_sq = sq
+        .iter()
+        .zip(mask)
+        .filter(|(_, m)| **m)
+        .map(|(d, _)| *d)
+        .fold(0.0, f64::max);
+    erosions_before_split(mask, h, w, small) as f64 / max_sq.sqrt()
+}
+
+/// The erosion loop of [`erosion_ratio_before_split`].
+fn erosions_before_split(mask: &[bool], h: usize, w: usize, small: f64) -> usize {
+    let mut current = mask.to_vec();
+    let mut tmp = vec![false; h * w];
+    let mut next = vec![false; h * w];
     let mut erosions = 0;
-    while components_up_to(&grid, &ring, pw, &mut visited, &mut stack, 2) == 1 {
-        // 3×3 erosion, separably: rows then columns (the ring stays foreground).
-        for r in 0..h + 2 {
-            for i in r * pw + 1..r * pw + 1 + w {
-                tmp[i] = grid[i - 1] && grid[i] && grid[i + 1];
+    while components(&Runs::of(&current, h, w), true).sizes.len() == 1 {
+        // 3×3 erosion, separably (rows then columns); outside the image counts as foreground.
+        for r in 0..h {
+            let (src, dst) = (&current[r * w..(r + 1) * w], &mut tmp[r * w..(r + 1) * w]);
+            for c in 0..w {
+                let left = c == 0 || src[c - 1];
+                let right = c + 1 == w || src[c + 1];
+                dst[c] = left && src[c] && right;
             }
         }
-        for r in 1..=h {
-            for i in r * pw + 1..r * pw + 1 + w {
-                next[i] = tmp[i - pw] && tmp[i] && tmp[i + pw];
+        for r in 0..h {
+            for c in 0..w {
+                let i = r * w + c;
+                let up = r == 0 || tmp[i - w];
+                let down = r + 1 == h || tmp[i + w];
+                next[i] = up && tmp[i] && down;
             }
         }
         if small > 1.0 {
-            remove_small_4(&mut next, &ring, pw, small, &mut visited, &mut stack);
+            // scikit-image `remove_small_objects(min_size=small)`, 4-connected.
+            let runs = Runs::of(&next, h, w);
+            let comps = components(&runs, false);
+            for i in 0..runs.len() {
+                if (comps.sizes[comps.id[i]] as f64) < small {
+                    runs.paint(i, &mut next, false);
+                }
+            }
         }
         erosions += 1;
-        // The original loops forever when nothing changes; stop there.
-        if next == grid {
+        if next == current {
             break;
         }
-        std::mem::swap(&mut grid, &mut next);
+        std::mem::swap(&mut current, &mut next);
     }
     erosions
 }
 
-/// Number of 8-connected components of the interior `true` cells, counting stops at `limit`.
-fn components_up_to(
-    grid: &[bool],
-    ring: &[bool],
-    pw: usize,
-    visited: &mut [bool],
-    stack: &mut Vec<usize>,
-    limit: usize,
-) -> usize {
-    visited.copy_from_slice(ring);
-    let offsets = eight_offsets(pw);
-    let mut count = 0;
-    for start in 0..grid.len() {
-        if visited[start] || !grid[start] {
-            continue;
-        }
-        count += 1;
-        if count >= limit {
-            return count;
-        }
-        visited[start] = true;
-        stack.push(start);
-        while let Some(p) = stack.pop() {
-            for &o in &offsets {
-                let q = (p as isize + o) as usize;
-                if !visited[q] && grid[q] {
-                    visited[q] = true;
-                    stack.push(q);
-                }
-            }
-        }
-    }
-    count
-}
-
-fn eight_offsets(pw: usize) -> [isize; 8] {
-    let pw = pw as isize;
-    [-pw - 1, -pw, -pw + 1, -1, 1, pw - 1, pw, pw + 1]
-}
-
-/// scikit-image `remove_small_objects(min_size=small)` (4-connected) on the interior cells.
-fn remove_small_4(
-    grid: &mut [bool],
-    ring: &[bool],
-    pw: usize,
-    small: f64,
-    visited: &mut [bool],
-    stack: &mut Vec<usize>,
-) {
-    visited.copy_from_slice(ring);
-    let pwi = pw as isize;
-    let offsets = [-pwi, -1, 1, pwi];
-    let mut component = Vec::new();
-    for start in 0..grid.len() {
-        if visited[start] || !grid[start] {
-            continue;
-        }
-        component.clear();
-        visited[start] = true;
-        stack.push(start);
-        while let Some(p) = stack.pop() {
-            component.push(p);
-            for &o in &offsets {
-                let q = (p as isize + o) as usize;
-                if !visited[q] && grid[q] {
-                    visited[q] = true;
-                    stack.push(q);
-                }
-            }
-        }
-        if (component.len() as f64) < small {
-            component.iter().for_each(|&p| grid[p] = false);
-        }
-    }
-}
-
 /// Components of the complement of `a` (4-connected) other than the one containing pixel
 /// (0, 0), keeping only those that contain no pixel of `b`.
-fn holes_without(a: &ArrayView2<bool>, b: &ArrayView2<bool>) -> Array2<bool> {
-    let not_a = a.mapv(|v| !v);
-    let c = label(&not_a.view(), Connectivity::Four);
-    let outside = c.labels.first().copied().unwrap_or(0);
-    let mut touches_b = vec![false; c.count() + 1];
-    ndarray::Zip::from(&c.labels).and(b).for_each(|&l, &bv| {
-        if bv {
-            touches_b[l as usize] = true;
+fn holes_without(a: &[bool], b: &[bool], h: usize, w: usize) -> Vec<bool> {
+    let runs = Runs::of(&not(a), h, w);
+    let comps = components(&runs, false);
+    let outside = if h > 0 && w > 0 {
+        runs.at(0, 0).map(|i| comps.id[i])
+    } else {
+        None
+    };
+    let mut touches_b = vec![false; comps.sizes.len()];
+    for i in 0..runs.len() {
+        let base = runs.row[i] * w;
+        if b[base + runs.start[i]..base + runs.end[i]].contains(&true) {
+            touches_b[comps.id[i]] = true;
         }
-    });
-    c.labels
-        .mapv(|l| l != 0 && l != outside && !touches_b[l as usize])
+    }
+    let mut out = vec![false; h * w];
+    for i in 0..runs.len() {
+        let k = comps.id[i];
+        if Some(k) != outside && !touches_b[k] {
+            runs.paint(i, &mut out, true);
+        }
+    }
+    out
 }
 
 /// Pixels in gaps between two structures that should touch (vital
 /// `count_holes_between_regions`), counted only above `small`.
 pub fn count_holes_between(a: &ArrayView2<bool>, b: &ArrayView2<bool>, small: f64) -> usize {
-    let ha = holes_without(a, b);
-    let hb = holes_without(b, a);
-    let mut not_both = a.to_owned();
-    ndarray::Zip::from(&mut not_both)
-        .and(b)
-        .and(&ha)
-        .and(&hb)
-        .for_each(|o, &bv, &x, &y| {
-            *o = !(*o || bv || x || y);
-        });
-    let c = label(&not_both.view(), Connectivity::Four);
-    let outside = c.labels.first().copied().unwrap_or(0);
-    let n = c.labels.iter().filter(|&&l| l != 0 && l != outside).count();
+    let ((fa, h, w), (fb, _, _)) = (flat(a), flat(b));
+    holes_between_flat(&fa, &fb, h, w, small)
+}
+
+fn holes_between_flat(a: &[bool], b: &[bool], h: usize, w: usize, small: f64) -> usize {
+    let ha = holes_without(a, b, h, w);
+    let hb = holes_without(b, a, h, w);
+    let not_both: Vec<bool> = (0..h * w)
+        .map(|i| !(a[i] || b[i] || ha[i] || hb[i]))
+        .collect();
+    let runs = Runs::of(&not_both, h, w);
+    let comps = components(&runs, false);
+    let outside = if h > 0 && w > 0 {
+        runs.at(0, 0).map(|i| comps.id[i])
+    } else {
+        None
+    };
+    let n: usize = comps
+        .sizes
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| Some(*k) != outside)
+        .map(|(_, s)| s)
+        .sum();
     if n as f64 > small { n } else { 0 }
 }
 
 /// At the row of the centre of mass of LV ∪ MYO (truncated), LV pixels / MYO pixels in that
 /// row; NaN when either is 0 or both structures are missing.
 pub fn width_ratio(lv: &ArrayView2<bool>, myo: &ArrayView2<bool>) -> f64 {
-    let (mut sum_r, mut n) = (0.0, 0usize);
-    for (((r, _), &a), &b) in lv.indexed_iter().zip(myo.iter()) {
-        if a || b {
-            sum_r += r as f64;
-            n += 1;
-        }
+    let ((fl, h, w), (fm, _, _)) = (flat(lv), flat(myo));
+    width_ratio_flat(&fl, &fm, h, w)
+}
+
+fn width_ratio_flat(lv: &[bool], myo: &[bool], h: usize, w: usize) -> f64 {
+    let (mut sum_r, mut n) = (0usize, 0usize);
+    for r in 0..h {
+        let k = (r * w..(r + 1) * w).filter(|&i| lv[i] || myo[i]).count();
+        sum_r += r * k;
+        n += k;
     }
     if n == 0 {
         return f64::NAN;
     }
-    let row = (sum_r / n as f64) as usize;
-    let lv_w = lv.row(row).iter().filter(|&&v| v).count();
-    let myo_w = myo.row(row).iter().filter(|&&v| v).count();
+    let row = (sum_r as f64 / n as f64) as usize;
+    let count = |m: &[bool]| m[row * w..(row + 1) * w].iter().filter(|&&v| v).count();
+    let (lv_w, myo_w) = (count(lv), count(myo));
     if lv_w == 0 || myo_w == 0 {
         f64::NAN
     } else {
@@ -253,27 +245,27 @@ pub fn width_ratio(lv: &ArrayView2<bool>, myo: &ArrayView2<bool>) -> f64 {
 /// LV pixels touching background (background dilated 3×3; a count of 1 counts as 0) divided by
 /// the LV bounding-box width in columns; 0 without LV.
 pub fn frontier_ratio(lv: &ArrayView2<bool>, bg: &ArrayView2<bool>) -> f64 {
-    let (mut min_c, mut max_c) = (usize::MAX, 0usize);
-    for ((_, c), &v) in lv.indexed_iter() {
-        if v {
+    let ((fl, h, w), (fb, _, _)) = (flat(lv), flat(bg));
+    frontier_ratio_flat(&fl, &fb, h, w)
+}
+
+fn frontier_ratio_flat(lv: &[bool], bg: &[bool], h: usize, w: usize) -> f64 {
+    let (mut min_c, mut max_c, mut touching) = (usize::MAX, 0usize, 0usize);
+    for r in 0..h {
+        for c in 0..w {
+            if !lv[r * w + c] {
+                continue;
+            }
             min_c = min_c.min(c);
             max_c = max_c.max(c);
+            // Outside the image counts as nothing (scikit-image's dilation reflects).
+            let near_bg = (r.saturating_sub(1)..(r + 2).min(h))
+                .any(|nr| (c.saturating_sub(1)..(c + 2).min(w)).any(|nc| bg[nr * w + nc]));
+            touching += usize::from(near_bg);
         }
     }
     if min_c == usize::MAX {
         return 0.0;
-    }
-    // LV pixels with a background pixel in their 3×3 neighbourhood (background dilated 3×3;
-    // outside the image counts as nothing, as scikit-image's reflect mode).
-    let (h, w) = lv.dim();
-    let mut touching = 0usize;
-    for ((r, c), &l) in lv.indexed_iter() {
-        if !l {
-            continue;
-        }
-        let near_bg = (r.saturating_sub(1)..(r + 2).min(h))
-            .any(|nr| (c.saturating_sub(1)..(c + 2).min(w)).any(|nc| bg[[nr, nc]]));
-        touching += usize::from(near_bg);
     }
     let touching = if touching > 1 { touching } else { 0 };
     touching as f64 / (max_c + 1 - min_c) as f64

@@ -10,6 +10,7 @@ use ndarray::{ArrayView2, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
 mod measures;
+mod runs;
 
 pub use measures::{
     count_disconnectivity, count_holes, count_holes_between, erosion_ratio_before_split,
