@@ -195,6 +195,13 @@ fn wrong_files_give_clear_errors() {
     let err = ArtifactReader::open(&newer).expect_err("newer").to_string();
     assert!(err.contains("newer rl4seg"), "{err}");
 
+    let nowhere = dir.path().join("missing/a.h5");
+    let err = ArtifactWriter::create(&nowhere, "dataset", "k", "")
+        .err()
+        .expect("no such folder")
+        .to_string();
+    assert!(err.contains("missing/a.h5"), "{err}");
+
     let plain = dir.path().join("plain.h5");
     hdf5::File::create(&plain)
         .expect("create")

@@ -291,16 +291,24 @@ impl ArtifactWriter {
 
     /// Close the file and move it to its final path.
     pub fn finish(mut self) -> Result<()> {
-        if let Some(file) = self.file.take() {
-            file.close()
-                .map_err(|e| self.err("cannot close the HDF5 artifact", e))?;
+        let closed = match self.file.take() {
+            Some(file) => file
+                .close()
+                .map_err(|e| self.err("cannot close the HDF5 artifact", e)),
+            None => Ok(()),
+        };
+        let result = closed.and_then(|()| {
+            std::fs::rename(&self.tmp, &self.path).map_err(|e| {
+                Error::file(
+                    &self.path,
+                    format!("cannot move the finished artifact into place: {e}"),
+                )
+            })
+        });
+        if result.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
         }
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| {
-            Error::file(
-                &self.path,
-                format!("cannot move the finished artifact into place: {e}"),
-            )
-        })
+        result
     }
 }
 

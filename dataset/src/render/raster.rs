@@ -14,7 +14,8 @@ pub enum OverlayStyle {
     /// Filled regions blended with the image (the original's `save_as_gif`, alpha 0.4).
     #[default]
     Fill,
-    /// One-pixel outlines of each label region (before upscaling), opaque.
+    /// One-pixel outlines (before upscaling), opaque: the LV boundary (endocardium) in the LV
+    /// colour and the myocardium's outer boundary (epicardium) in the myocardium colour.
     Contour,
 }
 
@@ -137,15 +138,21 @@ pub fn overlay(canvas: &mut Canvas, labels: ArrayView2<u8>, style: OverlayStyle,
             match style {
                 OverlayStyle::Fill => *px = blend(*px, colour, alpha),
                 OverlayStyle::Contour => {
-                    let differs = |dy: isize, dx: isize| {
+                    // LV: its whole boundary (endocardium). MYO: only where it meets the
+                    // background (epicardium), so the LV/MYO border is drawn once, in red.
+                    let edge = |dy: isize, dx: isize| {
                         let (ny, nx) = (y as isize + dy, x as isize + dx);
-                        ny < 0
-                            || nx < 0
-                            || ny >= h as isize
-                            || nx >= w as isize
-                            || labels[[ny as usize, nx as usize]] != l
+                        if ny < 0 || nx < 0 || ny >= h as isize || nx >= w as isize {
+                            return true;
+                        }
+                        let n = labels[[ny as usize, nx as usize]];
+                        if l == echo::MYO {
+                            n == echo::BG
+                        } else {
+                            n != l
+                        }
                     };
-                    if differs(-1, 0) || differs(1, 0) || differs(0, -1) || differs(0, 1) {
+                    if edge(-1, 0) || edge(1, 0) || edge(0, -1) || edge(0, 1) {
                         *px = colour;
                     }
                 }
@@ -215,7 +222,16 @@ mod tests {
         // (1, 2) is inside the LV block: all four neighbours are LV.
         assert_eq!(contour.pixels[4 + 2], [0; 3]);
         assert_eq!(contour.pixels[1], LV_COLOUR);
+        // MYO (3, 0) touches the background above it; MYO (3, 2) only touches LV and the border.
         assert_eq!(contour.pixels[12], MYO_COLOUR);
+        let inner = array![[1, 1, 1], [2, 2, 2], [2, 2, 2], [1, 1, 1]];
+        let mut c = Canvas::new(3, 4, [0; 3]);
+        overlay(&mut c, inner.view(), OverlayStyle::Contour, 0.4);
+        assert_eq!(
+            c.pixels[3 + 1],
+            [0; 3],
+            "MYO next to LV only is not outlined"
+        );
     }
 
     #[test]
