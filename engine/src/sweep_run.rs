@@ -54,12 +54,14 @@ pub fn run(
                 seen.push(e.to_string());
             }
         }
-        let all = if jobs.len() == 1 {
-            String::new()
-        } else {
-            format!(" (in all {} jobs)", jobs.len())
-        };
-        return Err(CliError::User(format!("{}{all}", seen.join("\n"))));
+        return Err(CliError::User(match seen.as_slice() {
+            [one] if jobs.len() > 1 => format!("{one} (in all {} jobs)", jobs.len()),
+            [one] => one.clone(),
+            many => format!(
+                "every job of the sweep is invalid:\n  - {}",
+                many.join("\n  - ")
+            ),
+        }));
     };
     let stamp = Stamp::now();
     let name = first.plan.pipeline.clone();

@@ -164,7 +164,7 @@ fn bad_input_exits_2_with_one_clear_message() {
         ("unknown group option", &["run", "toy", "source=huge"]),
         ("unknown key", &["run", "toy", "nodes.double.factr=2"]),
         ("type mismatch", &["run", "toy", "factor=abc"]),
-        ("bad enum value", &["run", "toy", "nodes.double.op=pow"]),
+        ("bad enum value", &["run", "toy", "++nodes.double.op=pow"]),
         ("malformed override", &["run", "toy", "=3"]),
         ("sweep without -m", &["run", "toy", "factor=1,2"]),
         ("cycle", &["plan", "./cycle.toml"]),

@@ -181,7 +181,7 @@ fn a_failing_job_does_not_stop_the_sweep() {
     let d = tmp.path();
     let out = run(
         d,
-        &["run", "toy", "-m", "nodes.double.op=div,mul", "factor=0"],
+        &["run", "toy", "-m", "++nodes.double.op=div,mul", "factor=0"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     let table = text(&out.stdout);

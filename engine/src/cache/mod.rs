@@ -51,6 +51,7 @@ pub struct Hit {
 
 /// Result of looking a key up.
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per node lookup: boxing buys nothing
 pub enum Lookup {
     Hit(Hit),
     Missing,

@@ -98,6 +98,20 @@ pub enum Command {
         /// With -m: zip the sweeps element-wise instead of taking their product.
         #[arg(long, requires = "multirun")]
         zip: bool,
+        /// With launcher=slurm: follow the jobs until they end (exit 1 if one failed).
+        #[arg(long)]
+        wait: bool,
+        /// With launcher=slurm: write the job scripts without submitting them.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
+    },
+    /// Show the SLURM jobs of a run submitted with launcher=slurm: states, nodes, failed logs.
+    Status {
+        /// The run (or sweep) directory that `run` printed.
+        dir: PathBuf,
+        /// Follow the jobs until they end.
+        #[arg(long)]
+        wait: bool,
     },
     /// Print the resolved config (node configs with every default set).
     Show {
@@ -249,13 +263,23 @@ fn dispatch(app: AppInfo, cli: &Cli) -> Result<(), CliError> {
             overrides,
             multirun,
             zip,
+            wait,
+            dry_run,
         } => {
+            let mode = if *zip {
+                crate::config::SweepMode::Zip
+            } else {
+                crate::config::SweepMode::Product
+            };
+            // A non-local launcher (runtime.launcher) takes the run; `false` means local.
+            let opts = crate::launcher::LaunchOptions {
+                dry_run: *dry_run,
+                wait: *wait,
+            };
+            if crate::launcher::run(app, g, pipeline, overrides, multirun.then_some(mode), opts)? {
+                return Ok(());
+            }
             if *multirun {
-                let mode = if *zip {
-                    crate::config::SweepMode::Zip
-                } else {
-                    crate::config::SweepMode::Product
-                };
                 crate::sweep_run::run(app, g, pipeline, overrides, mode)
             } else {
                 job::run(app, g, pipeline, overrides)
@@ -273,7 +297,10 @@ fn dispatch(app: AppInfo, cli: &Cli) -> Result<(), CliError> {
         Command::List => info::list(app, g),
         Command::Schema { write, dir } => info::schema(app, *write, dir),
         Command::Completions { shell } => {
-            let mut cmd = Cli::command().name(app.name).bin_name(app.name);
+            let mut cmd = Cli::command()
+                .name(app.name)
+                .bin_name(app.name)
+                .version(app.version);
             clap_complete::generate(*shell, &mut cmd, app.name, &mut std::io::stdout());
             Ok(())
         }
@@ -283,6 +310,7 @@ fn dispatch(app: AppInfo, cli: &Cli) -> Result<(), CliError> {
             node,
             run_dir,
         } => job::run_node(app, plan, node, run_dir.as_deref()),
+        Command::Status { dir, wait } => crate::launcher::status(dir, *wait),
     }
 }
 

@@ -107,7 +107,7 @@ impl Plan {
         if !errors.is_empty() {
             return Err(PlanErrors(errors));
         }
-        let nodes = unroll::unroll(spec, &checked).map_err(|e| PlanErrors(vec![e]))?;
+        let nodes = unroll::unroll(spec, &checked).map_err(|e| PlanErrors(vec![*e]))?;
         Ok(Plan {
             pipeline: spec.name.clone(),
             seed: spec.seed,

@@ -43,7 +43,10 @@ fn resolve_ref(
 }
 
 /// Unrolls, orders and keys every instance. Only called when validation found no error.
-pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<PlannedNode>, PlanError> {
+pub(super) fn unroll(
+    spec: &PipelineSpec,
+    c: &Checked<'_>,
+) -> Result<Vec<PlannedNode>, Box<PlanError>> {
     let mut instances = Vec::new();
     for (i, n) in spec.nodes.iter().enumerate() {
         let block = c.block_of.get(n.id.as_str()).copied();
@@ -126,12 +129,12 @@ pub(super) fn unroll(spec: &PipelineSpec, c: &Checked<'_>) -> Result<Vec<Planned
     Ok(planned)
 }
 
-fn internal(id: &str, what: &str) -> PlanError {
+fn internal(id: &str, what: &str) -> Box<PlanError> {
     // Validation guarantees these cannot happen; report rather than panic if they ever do.
-    PlanError::Internal {
+    Box::new(PlanError::Internal {
         node: id.to_string(),
         message: format!("internal planner error: {what}; this is a bug"),
-    }
+    })
 }
 
 /// Kahn's algorithm. Among ready instances, file order decides, a repeat block counting as one
@@ -140,7 +143,7 @@ fn topological(
     spec: &PipelineSpec,
     c: &Checked<'_>,
     instances: &[Instance],
-) -> Result<Vec<usize>, PlanError> {
+) -> Result<Vec<usize>, Box<PlanError>> {
     let mut block_pos: HashMap<usize, usize> = HashMap::new();
     for (i, n) in spec.nodes.iter().enumerate() {
         if let Some(&b) = c.block_of.get(n.id.as_str()) {

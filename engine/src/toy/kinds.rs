@@ -251,7 +251,7 @@ pub fn load(c: &LoadConfig) -> Result<Vec<f64>, NodeError> {
 pub fn load_fingerprint(c: &LoadConfig) -> Result<String, NodeError> {
     let meta = std::fs::metadata(&c.path).map_err(|e| {
         NodeError::user(format!(
-            "load: cannot read {}: {e}; check `path`",
+            "cannot read {}: {e}; check `path`",
             c.path.display()
         ))
     })?;
