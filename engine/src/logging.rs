@@ -35,6 +35,7 @@ pub fn init(verbosity: i8) {
         LevelFilter::INFO
     };
     let stderr = tracing_subscriber::fmt::layer()
+        .with_ansi(false)
         .event_format(Short)
         .with_writer(StderrMake)
         .with_filter(stderr_level);

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// One input port of a node kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Port {
     /// Name used in the pipeline file: `inputs = { <name> = "<node id>" }`.
     pub name: &'static str,
@@ -25,7 +25,7 @@ pub struct Port {
 }
 
 /// Static description of a node kind.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KindInfo {
     pub name: &'static str,
     /// One line, shown by `rl4seg list`.
@@ -231,7 +231,7 @@ mod tests {
 
         let raw: toml::Table = toml::from_str("a = 'x'\n[inner]\nbb = 3").expect("toml");
         let err = resolve_typed::<Outer>(raw).expect_err("unknown key");
-        assert_eq!(err[0].path, "inner");
+        assert_eq!(err[0].path, "inner.bb");
         assert!(
             err[0].message.contains("unknown field `bb`"),
             "{}",

@@ -2,7 +2,8 @@
 //! ([`unet`]) shared by the actor, the critic and the reward nets ([`roles`], [`policy`]),
 //! run-time device selection ([`device`]), self-describing safetensors checkpoints and the
 //! original PyTorch state_dict loader ([`checkpoint`]), full-sequence sliding-window inference
-//! ([`sliding`]), losses ([`loss`]) and supervised training ([`train`]).
+//! ([`sliding`]), losses ([`loss`]), supervised training ([`train`]) and the RL training of
+//! RL4Seg3D: PPO, reward-net training with temperature scaling, test-time optimisation ([`rl`]).
 //!
 //! Tensors are `[batch, channel, T, H, W]`; arrays crossing the crate boundary are `ndarray`
 //! `[T, H, W]` sequences (f32 images, u8 labels 0/1/2) or `[C, T, H, W]` maps.
@@ -12,7 +13,9 @@ pub mod convert;
 pub mod device;
 pub mod error;
 pub mod loss;
+pub mod perturb;
 pub mod policy;
+pub mod rl;
 pub mod roles;
 pub mod sliding;
 pub mod train;

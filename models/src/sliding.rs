@@ -5,7 +5,7 @@
 //! Generic over the window function, so the actor, the reward nets and tests share it.
 
 use burn::tensor::{Device, Tensor, TensorData};
-use ndarray::{Array4, ArrayView4, Axis, s};
+use ndarray::{Array4, ArrayView4, Axis, Slice};
 
 use crate::convert::float_values;
 use crate::error::ShapeError;
@@ -140,7 +140,7 @@ impl SlidingWindow {
             for &start in chunk {
                 values.extend(
                     padded
-                        .slice(s![.., start..start + win, .., ..])
+                        .slice_axis(Axis(1), Slice::from(start..start + win))
                         .iter()
                         .copied(),
                 );
@@ -166,7 +166,8 @@ impl SlidingWindow {
                 for c in 0..cout {
                     let src =
                         &logits[(k * cout + c) * win * plane..(k * cout + c + 1) * win * plane];
-                    let mut dst = acc.slice_mut(s![c, start..start + win, .., ..]);
+                    let mut channel = acc.index_axis_mut(Axis(0), c);
+                    let mut dst = channel.slice_axis_mut(Axis(0), Slice::from(start..start + win));
                     for ((d, &v), &wgt) in dst.iter_mut().zip(src).zip(&weights) {
                         *d += v * wgt;
                     }
@@ -178,7 +179,7 @@ impl SlidingWindow {
             }
         }
         let acc = acc.unwrap_or_else(|| Array4::zeros((0, len, h, w)));
-        let mut out = acc.slice(s![.., p..p + t, .., ..]).to_owned();
+        let mut out = acc.slice_axis(Axis(1), Slice::from(p..p + t)).to_owned();
         for mut channel in out.axis_iter_mut(Axis(0)) {
             let norm = &norm[p * plane..(p + t) * plane];
             for (v, &n) in channel.iter_mut().zip(norm) {
@@ -205,8 +206,8 @@ fn reflect_pad_time(input: ArrayView4<'_, f32>, p: usize, min_len: usize) -> Arr
         } else {
             j as usize
         };
-        out.slice_mut(s![.., i, .., ..])
-            .assign(&input.slice(s![.., src, .., ..]));
+        out.index_axis_mut(Axis(1), i)
+            .assign(&input.index_axis(Axis(1), src));
     }
     out
 }

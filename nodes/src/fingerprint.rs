@@ -46,7 +46,7 @@ fn collect(path: &Path, out: &mut Vec<String>, depth: usize) {
 /// The fingerprint for a node kind's config, for kinds that read user files.
 pub fn of_kind(kind: &str, config: &toml::Table) -> Result<Option<String>, NodeError> {
     let keys: &[&str] = match kind {
-        "load" | "checkpoint" => &["path"],
+        "load" | "checkpoint" | "reward_checkpoint" => &["path"],
         "evaluate_nifti" => &["pred_path", "gt_path"],
         _ => return Ok(None),
     };

@@ -8,7 +8,10 @@ pub mod infer;
 pub mod kinds;
 pub mod policy;
 pub mod predictions;
+pub mod pseudo;
+pub mod rewardset;
 pub mod registry;
+pub mod rewardmodel;
 pub mod seqs;
 pub mod splits;
 

@@ -96,6 +96,14 @@ impl Predictions {
     pub fn case(&self, id: &str) -> Result<Case, NodeError> {
         self.reader.read_case(id).map_err(user_err)
     }
+    /// The split the case had in the data set it was predicted from.
+    pub fn split(&self, id: &str) -> Result<Split, NodeError> {
+        let s = self
+            .reader
+            .case_attr_str(id, ATTR_SPLIT)
+            .map_err(user_err)?;
+        Split::parse(&s).ok_or_else(|| NodeError::user(format!("case {id}: unknown split {s:?}")))
+    }
     pub fn pred(&self, id: &str) -> Result<Array3<u8>, NodeError> {
         self.reader
             .get_u8(id, PRED)

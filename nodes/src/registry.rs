@@ -48,6 +48,9 @@ kinds! {
     Evaluate => evaluate,
     EvaluateNifti => evaluate_nifti,
     Export => export,
+    AnatomicalFilter => anatomical_filter,
+    Distort => distort,
+    Report => report,
 }
 
 /// The registry handed to the engine.

@@ -27,6 +27,9 @@ pub enum Subset {
     Train,
     Val,
     Test,
+    /// Train and val: everything but the held-out test cases.
+    #[serde(rename = "train_val")]
+    TrainVal,
 }
 
 impl Subset {
@@ -36,6 +39,7 @@ impl Subset {
             Subset::Train => split == Split::Train,
             Subset::Val => split == Split::Val,
             Subset::Test => split == Split::Test,
+            Subset::TrainVal => split != Split::Test,
         }
     }
 }

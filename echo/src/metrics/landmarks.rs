@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::signal::{PeakConditions, find_peaks, gaussian_filter1d, reflect_pad};
 use super::{check_same_shape, check_spacing};
-use crate::morph::{Window, find_contours};
+use crate::morph::{Window, dilate_square_flat, find_contours};
 use crate::types::{LV, MYO};
 use crate::{Error, Result};
 
@@ -21,53 +21,23 @@ use crate::{Error, Result};
 /// highest of the lower half, right = the lowest of the upper half). `None` with fewer than two
 /// such pixels.
 pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
-    let (h, w) = frame.dim();
     let win = Window::around_labels(frame, 1, |&v| v == LV)?;
-    // The window padded by one more cell; cells outside the image hold LV, which counts as
-    // neither MYO nor "others" (SciPy's dilation treats the outside as empty).
-    let (r0, c0) = (win.rows.start as isize - 1, win.cols.start as isize - 1);
-    let (ph, pw) = (win.rows.len() + 2, win.cols.len() + 2);
-    let mut grid = vec![LV; ph * pw];
-    for pr in 0..ph {
-        let r = r0 + pr as isize;
-        if r < 0 || r >= h as isize {
-            continue;
-        }
-        for pc in 0..pw {
-            let c = c0 + pc as isize;
-            if c >= 0 && c < w as isize {
-                grid[pr * pw + pc] = frame[[r as usize, c as usize]];
-            }
-        }
-    }
+    // On the window around the LV (margin 1 holds every neighbour of an LV pixel): 3×3
+    // dilations of MYO and of "others" (neither LV nor MYO); outside the image counts as
+    // neither, as SciPy's dilation.
+    let view = win.view(frame);
+    let (vh, vw) = view.dim();
+    let labels: Vec<u8> = view.iter().copied().collect();
+    let myo: Vec<bool> = labels.iter().map(|&v| v == MYO).collect();
+    let others: Vec<bool> = labels.iter().map(|&v| v != LV && v != MYO).collect();
+    let (near_myo, near_others) = (
+        dilate_square_flat(&myo, vh, vw),
+        dilate_square_flat(&others, vh, vw),
+    );
     let mut pts: Vec<[usize; 2]> = Vec::new();
-    for pr in 1..ph - 1 {
-        for pc in 1..pw - 1 {
-            let i = pr * pw + pc;
-            if grid[i] != LV {
-                continue;
-            }
-            // 3×3 dilations of MYO and of "others" (neither LV nor MYO).
-            let (mut near_myo, mut near_others) = (false, false);
-            for j in [
-                i - pw - 1,
-                i - pw,
-                i - pw + 1,
-                i - 1,
-                i + 1,
-                i + pw - 1,
-                i + pw,
-                i + pw + 1,
-            ] {
-                match grid[j] {
-                    LV => {}
-                    MYO => near_myo = true,
-                    _ => near_others = true,
-                }
-            }
-            if near_myo && near_others {
-                pts.push([(r0 + pr as isize) as usize, (c0 + pc as isize) as usize]);
-            }
+    for (i, &v) in labels.iter().enumerate() {
+        if v == LV && near_myo[i] && near_others[i] {
+            pts.push([win.rows.start + i / vw, win.cols.start + i % vw]);
         }
     }
     if pts.len() < 2 {

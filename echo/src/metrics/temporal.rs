@@ -144,10 +144,8 @@ fn measure(
     match attribute {
         Attribute::LvArea => Some(frames.map(|f| count(&f, LV) * area).collect()),
         Attribute::MyoArea => Some(frames.map(|f| count(&f, MYO) * area).collect()),
-        Attribute::EpiCenterX | Attribute::EpiCenterY => {
-            let axis = usize::from(attribute == Attribute::EpiCenterY);
-            Some(frames.map(|f| centre_of_mass(&f, axis)).collect())
-        }
+        Attribute::EpiCenterX => Some(frames.map(|f| centre_of_mass(&f)[0]).collect()),
+        Attribute::EpiCenterY => Some(frames.map(|f| centre_of_mass(&f)[1]).collect()),
         Attribute::LvBaseWidth => base
             .iter()
             .map(|p| p.map(|p| base_width(p, spacing)))
@@ -161,22 +159,24 @@ fn measure(
     }
 }
 
-/// Centre of mass of LV ∪ MYO along `axis` (0 = rows); the image centre `dim / 2` (integer
-/// division) when the frame has no foreground, as vital does.
-fn centre_of_mass(frame: &ndarray::ArrayView2<u8>, axis: usize) -> f64 {
-    let (mut sum, mut n) = (0usize, 0usize);
+/// Centre of mass `[row, col]` of LV ∪ MYO; the image centre `dim / 2` (integer division) when
+/// the frame has no foreground, as vital does.
+fn centre_of_mass(frame: &ndarray::ArrayView2<u8>) -> [f64; 2] {
+    let (mut sum_r, mut sum_c, mut n) = (0usize, 0usize, 0usize);
     for (r, row) in frame.rows().into_iter().enumerate() {
         for (c, &v) in row.iter().enumerate() {
             if v == LV || v == MYO {
-                sum += if axis == 0 { r } else { c };
+                sum_r += r;
+                sum_c += c;
                 n += 1;
             }
         }
     }
+    let (h, w) = frame.dim();
     if n == 0 {
-        (frame.shape()[axis] / 2) as f64
+        [(h / 2) as f64, (w / 2) as f64]
     } else {
-        sum as f64 / n as f64
+        [sum_r as f64 / n as f64, sum_c as f64 / n as f64]
     }
 }
 

@@ -15,7 +15,7 @@ pub mod edt;
 pub mod label;
 pub mod window;
 
-pub use binary::{Border, StructuringElement, boundary, dilate, erode};
+pub use binary::{Border, StructuringElement, boundary, dilate, dilate_square_flat, erode};
 pub use clean::{
     clean_frame, clean_sequence, keep_largest_foreground, keep_largest_foreground_sequence,
 };

@@ -40,7 +40,7 @@ pub fn named_tensors(net: &UNet) -> Vec<NamedTensor> {
             let name = t.name.clone();
             let shape = t.shape.to_vec();
             let values = bridge::into_data(t)
-                .map(|d| d.convert::<f32>().into_vec::<f32>().unwrap_or_default())
+                .map(|d| d.convert::<f32>().try_into_vec::<f32>().unwrap_or_default())
                 .unwrap_or_default();
             NamedTensor {
                 name,

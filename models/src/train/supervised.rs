@@ -9,7 +9,7 @@ use std::fmt::Display;
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::{Int, Tensor, TensorData};
-use ndarray::{Array3, ArrayView3, s};
+use ndarray::{Array3, ArrayView3, Axis, Slice};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -108,10 +108,10 @@ pub struct TrainOutcome {
 /// Train `net` (built on a plain device; autodiff is switched on here).
 ///
 /// `augment(image, labels, rng)` may change each training window in place but not its shape.
-pub fn train_supervised<E: Display>(
+pub fn train_supervised<'a, E: Display>(
     net: UNet,
-    train: &[Labelled<'_>],
-    val: &[Labelled<'_>],
+    train: &[Labelled<'a>],
+    val: &[Labelled<'a>],
     config: &SupervisedConfig,
     seed: u64,
     mut augment: impl FnMut(&mut Array3<f32>, &mut Array3<u8>, &mut ChaCha8Rng) -> Result<(), E>,
@@ -275,13 +275,14 @@ fn random_window<E: Display>(
 ) -> Result<(Array3<f32>, Array3<u8>), TrainError> {
     let t = sample.image.dim().0;
     let start = rng.random_range(0..=t - window);
+    let frames = Slice::from(start..start + window);
     let mut image = sample
         .image
-        .slice(s![start..start + window, .., ..])
+        .slice_axis(Axis(0), frames)
         .to_owned();
     let mut labels = sample
         .labels
-        .slice(s![start..start + window, .., ..])
+        .slice_axis(Axis(0), frames)
         .to_owned();
     let shape = image.dim();
     augment(&mut image, &mut labels, rng).map_err(|e| TrainError::Augment {
@@ -364,7 +365,7 @@ fn validate(
             let count = batch.min(n_windows - first);
             let frames = sample
                 .image
-                .slice(s![first * window..(first + count) * window, .., ..]);
+                .slice_axis(Axis(0), Slice::from(first * window..(first + count) * window));
             let values: Vec<f32> = frames.iter().copied().collect();
             let x = Tensor::from_data(TensorData::new(values, [count, 1, window, h, w]), &device);
             let labels = int_values(greedy(model.forward(x)?));
@@ -372,7 +373,7 @@ fn validate(
         }
         let truth: Vec<u8> = sample
             .labels
-            .slice(s![..used, .., ..])
+            .slice_axis(Axis(0), Slice::from(..used))
             .iter()
             .copied()
             .collect();

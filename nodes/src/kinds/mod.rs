@@ -1,7 +1,9 @@
 //! One module per node kind. Each provides `INFO: KindInfo`, a strict `Config` (serde +
 //! JsonSchema, `deny_unknown_fields`) and `run(&Config, &NodeContext) -> Result<Metrics, NodeError>`.
 
+pub mod anatomical_filter;
 pub mod checkpoint;
+pub mod distort;
 pub mod drop_labels;
 pub mod evaluate;
 pub mod evaluate_nifti;
@@ -9,5 +11,6 @@ pub mod export;
 pub mod load;
 pub mod predict;
 pub mod preview;
+pub mod report;
 pub mod simulate;
 pub mod train_supervised;

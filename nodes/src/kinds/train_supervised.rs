@@ -92,6 +92,17 @@ pub fn preprocessing(cfg: &Config, spacings: &[[f64; 3]]) -> (PreprocessConfig, 
     (train, infer)
 }
 
+fn as_labelled(pp: &[echo::preprocess::Preprocessed]) -> Vec<Labelled<'_>> {
+    pp.iter()
+        .filter_map(|p| {
+            p.label.as_ref().map(|l| Labelled {
+                image: p.image.view(),
+                labels: l.view(),
+            })
+        })
+        .collect()
+}
+
 pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let device = device(ctx)?;
     let data = Sequences::open(ctx.input("data")?)?;
@@ -121,16 +132,6 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     };
     let train_pp = prep(&train_cases)?;
     let val_pp = prep(&val_cases)?;
-    let as_labelled = |pp: &[echo::preprocess::Preprocessed]| -> Vec<Labelled<'_>> {
-        pp.iter()
-            .filter_map(|p| {
-                p.label.as_ref().map(|l| Labelled {
-                    image: p.image.view(),
-                    labels: l.view(),
-                })
-            })
-            .collect()
-    };
     let (train_set, val_set) = (as_labelled(&train_pp), as_labelled(&val_pp));
 
     let arch = cfg.model.clone().with_io(1, echo::NUM_CLASSES);

@@ -7,7 +7,8 @@ use ndarray::ArrayView2;
 
 use super::AnatomicalMetrics;
 use super::runs::{Runs, components};
-use crate::morph::{EdtWorkspace, Window, squared_distance_flat};
+use super::thickness::{erosions_before_split, max_inner_sq_distance};
+use crate::morph::{Window, dilate_square_flat};
 use crate::types::{BG, LV, MYO};
 
 /// Measures every criterion of method.md 6.1 on one frame. When LV ∪ MYO stays off the image
@@ -104,58 +105,8 @@ fn erosion_ratio_flat(mask: &[bool], h: usize, w: usize, small: f64) -> f64 {
     if !mask.contains(&true) {
         return f64::NAN;
     }
-    // SciPy's EDT: distance to the nearest pixel outside the structure within the image.
-    let sq = squared_distance_flat(&not(mask), h, w, [1.0, 1.0], &mut EdtWorkspace::new());
-    let max_sq = sq
-        .iter()
-        .zip(mask)
-        .filter(|(_, m)| **m)
-        .map(|(d, _)| *d)
-        .fold(0.0, f64::max);
-    erosions_before_split(mask, h, w, small) as f64 / max_sq.sqrt()
-}
-
-/// The erosion loop of [`erosion_ratio_before_split`].
-fn erosions_before_split(mask: &[bool], h: usize, w: usize, small: f64) -> usize {
-    let mut current = mask.to_vec();
-    let mut tmp = vec![false; h * w];
-    let mut next = vec![false; h * w];
-    let mut erosions = 0;
-    while components(&Runs::of(&current, h, w), true).sizes.len() == 1 {
-        // 3×3 erosion, separably (rows then columns); outside the image counts as foreground.
-        for r in 0..h {
-            let (src, dst) = (&current[r * w..(r + 1) * w], &mut tmp[r * w..(r + 1) * w]);
-            for c in 0..w {
-                let left = c == 0 || src[c - 1];
-                let right = c + 1 == w || src[c + 1];
-                dst[c] = left && src[c] && right;
-            }
-        }
-        for r in 0..h {
-            for c in 0..w {
-                let i = r * w + c;
-                let up = r == 0 || tmp[i - w];
-                let down = r + 1 == h || tmp[i + w];
-                next[i] = up && tmp[i] && down;
-            }
-        }
-        if small > 1.0 {
-            // scikit-image `remove_small_objects(min_size=small)`, 4-connected.
-            let runs = Runs::of(&next, h, w);
-            let comps = components(&runs, false);
-            for i in 0..runs.len() {
-                if (comps.sizes[comps.id[i]] as f64) < small {
-                    runs.paint(i, &mut next, false);
-                }
-            }
-        }
-        erosions += 1;
-        if next == current {
-            break;
-        }
-        std::mem::swap(&mut current, &mut next);
-    }
-    erosions
+    let thickness = max_inner_sq_distance(mask, h, w).sqrt();
+    erosions_before_split(mask, h, w, small) as f64 / thickness
 }
 
 /// Components of the complement of `a` (4-connected) other than the one containing pixel
@@ -250,18 +201,17 @@ pub fn frontier_ratio(lv: &ArrayView2<bool>, bg: &ArrayView2<bool>) -> f64 {
 }
 
 fn frontier_ratio_flat(lv: &[bool], bg: &[bool], h: usize, w: usize) -> f64 {
+    // Background dilated 3×3 (outside the image counts as nothing: scikit-image reflects).
+    let near_bg = dilate_square_flat(bg, h, w);
     let (mut min_c, mut max_c, mut touching) = (usize::MAX, 0usize, 0usize);
     for r in 0..h {
         for c in 0..w {
-            if !lv[r * w + c] {
-                continue;
+            let i = r * w + c;
+            if lv[i] {
+                min_c = min_c.min(c);
+                max_c = max_c.max(c);
+                touching += usize::from(near_bg[i]);
             }
-            min_c = min_c.min(c);
-            max_c = max_c.max(c);
-            // Outside the image counts as nothing (scikit-image's dilation reflects).
-            let near_bg = (r.saturating_sub(1)..(r + 2).min(h))
-                .any(|nr| (c.saturating_sub(1)..(c + 2).min(w)).any(|nc| bg[nr * w + nc]));
-            touching += usize::from(near_bg);
         }
     }
     if min_c == usize::MAX {

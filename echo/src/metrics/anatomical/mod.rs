@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 mod measures;
 mod runs;
+mod thickness;
 
 pub use measures::{
     count_disconnectivity, count_holes, count_holes_between, erosion_ratio_before_split,

@@ -1,0 +1,41 @@
+//! End to end: the project's main job on the embedded synthetic data, in its `quick` size.
+//! `rl4seg run adapt experiment=quick` pretrains on the source domain, runs two iterations of the
+//! RL loop on the unlabelled target, predicts with TTA/TTO and writes the comparison report; a
+//! second run is all cache hits; the loop's target data carry no labels.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{executed, ok, run, run_dir};
+
+#[test]
+fn quick_adapt_runs_end_to_end_and_a_rerun_is_all_cache_hits() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let args = ["run", "adapt", "experiment=quick", "runtime.progress=never"];
+    let first = run(d, &args);
+    ok(&first);
+    let r1 = run_dir(d, &first);
+    let ran = executed(&r1.join("run.log"));
+    for node in ["pretrain", "unlabelled", "rollout@1", "filter@1", "distort@1", "reward@1", "ppo@1", "ppo@2", "predict_final", "oracle", "report"] {
+        assert!(ran.iter().any(|n| n == node), "{node} did not run: {ran:?}");
+    }
+    let report = std::fs::read_to_string(r1.join("report/report.md")).expect("report.md");
+    for row in ["source-only", "iteration 1", "iteration 2", "final + TTA/TTO", "oracle"] {
+        assert!(report.contains(row), "row {row} missing:\n{report}");
+    }
+    assert!(r1.join("report/report.png").is_file());
+    let metrics = std::fs::read_to_string(r1.join("metrics.json")).expect("metrics.json");
+    let metrics: serde_json::Value = serde_json::from_str(&metrics).expect("json");
+    let dice = metrics["eval_final"]["dice"].as_f64().expect("final dice");
+    assert!(dice > 0.3 && dice <= 1.0, "final Dice {dice}");
+
+    let second = run(d, &args);
+    ok(&second);
+    let r2 = run_dir(d, &second);
+    assert!(executed(&r2.join("run.log")).is_empty(), "a rerun is all cache hits");
+
+    // The loop's data set is the target without labels (structural: drop_labels wrote it).
+    let unlabelled = std::fs::read_to_string(r2.join("plan.txt")).expect("plan.txt");
+    assert!(unlabelled.contains("unlabelled"), "{unlabelled}");
+}

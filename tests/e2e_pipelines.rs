@@ -1,0 +1,96 @@
+//! End to end on the real binary: what users see from `list`, `show` and `plan`, the errors of
+//! bad input (exit code 2, one message, nothing half-written), and `simulate` with its pictures.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{ok, run, run_dir, text, user_error};
+
+#[test]
+fn list_shows_every_pipeline_and_node_kind() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = run(tmp.path(), &["list"]);
+    ok(&out);
+    let s = text(&out.stdout);
+    for name in [
+        "adapt", "pretrain", "predict", "evaluate", "simulate", "simulate ", "train_supervised",
+        "anatomical_filter", "distort", "train_reward", "ppo", "report", "drop_labels", "export",
+    ] {
+        assert!(s.contains(name.trim()), "`{name}` missing from rl4seg list:\n{s}");
+    }
+}
+
+#[test]
+fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = run(
+        tmp.path(),
+        &["show", "adapt", "experiment=quick", "tto=force", "ppo.entropy_coeff=0.05", "iterations=3"],
+    );
+    ok(&out);
+    let s = text(&out.stdout);
+    assert!(s.contains("entropy_coeff = 0.05"), "{s}");
+    assert!(s.contains("mode = \"force\""), "{s}");
+    assert!(s.contains("iterations = 3"), "{s}");
+    assert!(s.contains("cases = 24"), "experiment=quick applied:\n{s}");
+}
+
+#[test]
+fn plan_unrolls_the_loop() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = run(tmp.path(), &["plan", "adapt", "iterations=2"]);
+    ok(&out);
+    let s = text(&out.stdout);
+    for node in ["pretrain", "rollout@1", "ppo@1", "rollout@2", "ppo@2", "predict_final", "report"] {
+        assert!(s.contains(node), "{node} missing from the plan:\n{s}");
+    }
+    assert!(!s.contains("ppo@3"), "{s}");
+}
+
+#[test]
+fn bad_values_and_keys_are_user_errors_that_say_how_to_fix_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let err = user_error(&run(d, &["plan", "adapt", "tto=maybe"]));
+    for v in ["maybe", "off", "on", "force"] {
+        assert!(err.contains(v), "{err}");
+    }
+    let err = user_error(&run(d, &["plan", "adapt", "ppo.entropy_coef=0.1"]));
+    assert!(err.contains("entropy_coeff"), "nearest key suggested:\n{err}");
+    let err = user_error(&run(d, &["run", "predict", "input_path=/no/such/folder", "output_path=out"]));
+    assert!(err.contains("/no/such/folder"), "{err}");
+    assert!(!d.join("out").exists(), "nothing half-written");
+}
+
+#[test]
+fn simulate_writes_sequences_and_pictures() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let out = run(
+        d,
+        &[
+            "run", "simulate", "data=target_scanner", "runtime.progress=never",
+            "data.cases=3", "data.frames=[8,8]", "data.height=64", "data.width=64",
+        ],
+    );
+    ok(&out);
+    let r = run_dir(d, &out);
+    let pngs: Vec<_> = walk(&r).into_iter().filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
+    let gifs: Vec<_> = walk(&r).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gif")).collect();
+    assert!(!pngs.is_empty() && !gifs.is_empty(), "pictures in {}", r.display());
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
