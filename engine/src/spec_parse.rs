@@ -14,6 +14,7 @@ use toml::{Table, Value};
 use crate::config::{
     Composed, ConfigError, ConfigErrors, EnvLookup, Provenance, TOP_LEVEL, nearest, render_value,
 };
+use crate::config::Source;
 use crate::spec::{InputRef, NodeSpec, PipelineSpec, RepeatSpec, RuntimeConfig};
 
 /// Parse a composed job; `RL4SEG_CACHE` sets the cache dir when the config names none.
@@ -48,7 +49,9 @@ pub fn parse_with_env(
                 )),
             },
             "runtime" => {
-                cache_dir_given = value.get("cache_dir").is_some();
+                // The engine's default layer does not count as given: `RL4SEG_CACHE` still applies.
+                cache_dir_given = value.get("cache_dir").is_some()
+                    && prov.get("runtime.cache_dir") != Some(&Source::Default);
                 if let Some(runtime) = typed::<RuntimeConfig>(value, "runtime", prov, &mut errors) {
                     spec.runtime = runtime;
                 }

@@ -51,6 +51,9 @@ kinds! {
     AnatomicalFilter => anatomical_filter,
     Distort => distort,
     Report => report,
+    TrainReward => train_reward,
+    Ppo => ppo,
+    RewardCheckpoint => reward_checkpoint,
 }
 
 /// The registry handed to the engine.

@@ -116,9 +116,13 @@ pub fn compose_with_env(
         }
     }
 
-    // Layer 1: the option files under their packages.
+    // Layer 0: the engine's own defaults (`seed`, `[runtime]`), so that `runtime.threads=2` or
+    // `seed=3` set an existing key like any other.
     let mut tree = Table::new();
     let mut prov = Provenance::new();
+    merge(&mut tree, engine_defaults(), "", &Source::Default, &mut prov);
+
+    // Layer 1: the option files under their packages.
     for entry in &defaults.entries {
         match load_option(sources, &entry.group, &entry.option, &entry.source) {
             Ok((file, table)) => {
@@ -294,3 +298,13 @@ fn sweep_error(text: &str, o: &Override, sweep: &Sweep) -> ConfigError {
 #[cfg(test)]
 #[path = "compose_tests.rs"]
 mod tests;
+
+/// `seed = 0` and the default `[runtime]` table, the bottom layer of every composition.
+fn engine_defaults() -> Table {
+    let mut t = Table::new();
+    t.insert("seed".into(), Value::Integer(0));
+    if let Ok(runtime) = Table::try_from(crate::spec::RuntimeConfig::default()) {
+        t.insert("runtime".into(), Value::Table(runtime));
+    }
+    t
+}

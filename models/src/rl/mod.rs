@@ -12,6 +12,7 @@ pub mod ppo;
 pub mod ppo_loop;
 pub mod ppo_trainer;
 pub mod reward;
+mod reward_eval;
 pub mod reward_train;
 pub mod temperature;
 pub mod tto;

@@ -7,8 +7,8 @@
 
 use burn::module::Module;
 use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::{Device, Int, Tensor, TensorData};
 use ndarray::ArrayView3;
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
@@ -16,15 +16,14 @@ use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::reward_eval::{Evaluation, Plateau, batch_tensors, evaluate};
 use super::temperature::fit_temperature;
 use super::window::device_of;
-use crate::convert::float_values;
 use crate::error::{ShapeError, TrainError};
 use crate::loss::mse;
-use crate::roles::reward_input;
 use crate::unet::UNet;
 
-const STAGE: &str = "reward-net training";
+pub(super) const STAGE: &str = "reward-net training";
 
 /// The reward net's training loss.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
@@ -339,160 +338,11 @@ fn shuffled_batches(
     batches
 }
 
-/// Input `[n, 2, T, H, W]` and target `[n, 1, T, H, W]` of same-shape samples.
-fn batch_tensors(
-    members: &[&RewardSample<'_>],
-    device: &Device,
-) -> Result<(Tensor<5>, Tensor<5>), TrainError> {
-    let Some(first) = members.first() else {
-        return Err(TrainError::RlConfig {
-            stage: STAGE,
-            message: "empty batch".into(),
-        });
-    };
-    let (t, h, w) = first.image.dim();
-    let n = members.len();
-    let image: Vec<f32> = members
-        .iter()
-        .flat_map(|s| s.image.iter().copied())
-        .collect();
-    let seg: Vec<i64> = members
-        .iter()
-        .flat_map(|s| s.seg.iter().map(|&v| i64::from(v)))
-        .collect();
-    let target: Vec<f32> = members
-        .iter()
-        .flat_map(|s| s.target.iter().copied())
-        .collect();
-    let image = Tensor::from_data(TensorData::new(image, [n, 1, t, h, w]), device);
-    let seg: Tensor<4, Int> = Tensor::from_data(TensorData::new(seg, [n, t, h, w]), device);
-    let target = Tensor::from_data(TensorData::new(target, [n, 1, t, h, w]), device);
-    Ok((reward_input(image, seg)?, target))
-}
-
-/// Validation metrics, and a subsample of logits and targets for the temperature fit.
-struct Evaluation {
-    loss: f64,
-    accuracy: f64,
-    error_recall: f64,
-    logits: Vec<f32>,
-    targets: Vec<f32>,
-}
-
-fn evaluate(
-    net: &UNet,
-    val: &[RewardSample<'_>],
-    config: &RewardTrainConfig,
-    device: &Device,
-) -> Result<Evaluation, TrainError> {
-    let total: usize = val.iter().map(|s| s.image.len()).sum();
-    let stride = total.div_ceil(config.temperature_voxels.max(1)).max(1);
-    let (mut loss, mut correct, mut errors, mut found) = (0.0, 0usize, 0usize, 0usize);
-    let mut logits_kept = Vec::new();
-    let mut targets_kept = Vec::new();
-    let mut seen = 0usize;
-    for sample in val {
-        let (x, _) = batch_tensors(&[sample], device)?;
-        let logits = float_values(net.forward(x)?);
-        for (&l, &y) in logits.iter().zip(sample.target.iter()) {
-            let (l64, y64) = (f64::from(l), f64::from(y));
-            loss += match config.loss {
-                RewardLoss::Mse => {
-                    let p = 1.0 / (1.0 + (-l64).exp());
-                    (p - y64).powi(2)
-                }
-                RewardLoss::Bce => l64.max(0.0) - l64 * y64 + (-l64.abs()).exp().ln_1p(),
-            };
-            let predicted_right = l > 0.0;
-            let right = y > 0.5;
-            correct += usize::from(predicted_right == right);
-            if !right {
-                errors += 1;
-                found += usize::from(l < 0.0);
-            }
-            if seen % stride == 0 {
-                logits_kept.push(l);
-                targets_kept.push(y);
-            }
-            seen += 1;
-        }
-    }
-    let n = total.max(1) as f64;
-    let loss = loss / n;
-    if !loss.is_finite() {
-        return Err(TrainError::RlNonFinite {
-            stage: STAGE,
-            message: format!("the validation loss is {loss}; lower `lr`"),
-        });
-    }
-    Ok(Evaluation {
-        loss,
-        accuracy: correct as f64 / n,
-        error_recall: if errors > 0 {
-            found as f64 / errors as f64
-        } else {
-            f64::NAN
-        },
-        logits: logits_kept,
-        targets: targets_kept,
-    })
-}
-
-/// `ReduceLROnPlateau(mode="min")` with torch's defaults besides factor and patience:
-/// relative threshold 1e-4, no cooldown, min_lr 0, eps 1e-8.
-struct Plateau {
-    lr: f64,
-    factor: f64,
-    patience: usize,
-    best: f64,
-    bad_epochs: usize,
-}
-
-impl Plateau {
-    fn new(lr: f64, factor: f64, patience: usize) -> Self {
-        Self {
-            lr,
-            factor,
-            patience,
-            best: f64::INFINITY,
-            bad_epochs: 0,
-        }
-    }
-
-    fn observe(&mut self, metric: f64) {
-        if metric < self.best * (1.0 - 1e-4) {
-            self.best = metric;
-            self.bad_epochs = 0;
-        } else {
-            self.bad_epochs += 1;
-        }
-        if self.bad_epochs > self.patience {
-            let new_lr = self.lr * self.factor;
-            if self.lr - new_lr > 1e-8 {
-                self.lr = new_lr;
-            }
-            self.bad_epochs = 0;
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn plateau_decays_after_patience_epochs_without_improvement() {
-        let mut p = Plateau::new(1e-3, 0.1, 2);
-        p.observe(1.0);
-        for _ in 0..2 {
-            p.observe(1.0);
-            assert_eq!(p.lr, 1e-3);
-        }
-        p.observe(1.0);
-        assert!((p.lr - 1e-4).abs() < 1e-12);
-        p.observe(0.5);
-        assert!((p.lr - 1e-4).abs() < 1e-12);
-    }
+    use crate::convert::float_values;
+    use burn::tensor::{Device, TensorData};
 
     #[test]
     fn losses_match_hand_values() {

@@ -16,7 +16,7 @@ pub(crate) fn chunk_starts(t: usize, window: usize) -> Vec<usize> {
         return Vec::new();
     }
     let mut starts: Vec<usize> = (0..t / window).map(|i| i * window).collect();
-    if t % window != 0 {
+    if !t.is_multiple_of(window) {
         starts.push(t - window);
     }
     starts

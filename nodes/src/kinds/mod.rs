@@ -12,5 +12,8 @@ pub mod load;
 pub mod predict;
 pub mod preview;
 pub mod report;
+pub mod reward_checkpoint;
 pub mod simulate;
+pub mod ppo;
+pub mod train_reward;
 pub mod train_supervised;

@@ -188,10 +188,10 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let normalise = cfg.reward.normalise;
     let mut reward = |image, actions| -> Result<_, TrainError> {
         let pairs: Vec<_> = nets.iter().zip(&temperatures).map(|(n, &t)| (&n.net, t)).collect();
-        reward_nets_map(&pairs, image, actions, normalise).map_err(TrainError::from)
+        reward_nets_map(&pairs, image, actions, normalise)
     };
-    let train_views: Vec<_> = train.iter().map(Array3::view).collect();
-    let val_views: Vec<_> = val.iter().map(Array3::view).collect();
+    let train_views: Vec<_> = train.iter().map(|a| a.view()).collect();
+    let val_views: Vec<_> = val.iter().map(|a| a.view()).collect();
     let progress = bar(ctx, ppo.epochs as u64, "epochs");
     let outcome = train_ppo(
         pol.actor,
@@ -224,7 +224,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             csv,
             "{},{:.5},{:.5},{:.5},{:.6},{:.5},{:.5},{:.6},{:.6},{:.5}",
             e.epoch, s.reward, s.advantage, s.value, s.approx_kl, s.ratio, s.entropy,
-            s.actor_loss, s.critic_loss, e.val_reward
+            s.actor_loss, s.critic_loss, e.val_reward.unwrap_or(f64::NAN)
         );
     }
     std::fs::write(files.join("history.csv"), csv).map_err(|e| NodeError::internal(e.to_string()))?;
@@ -239,7 +239,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         "value",
         &[
             series("train reward", &|e| e.stats.reward),
-            series("val reward", &|e| e.val_reward),
+            series("val reward", &|e| e.val_reward.unwrap_or(f64::NAN)),
             series("approx KL x10", &|e| 10.0 * e.stats.approx_kl),
             series("entropy", &|e| e.stats.entropy),
         ],
@@ -247,15 +247,17 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     .map_err(user_err)?;
     let mut m = Metrics::new();
     m.insert("best_epoch".into(), outcome.best_epoch as f64);
-    m.insert("val_reward".into(), outcome.best_val_reward);
+    if let Some(v) = outcome.best_val_reward {
+        m.insert("val_reward".into(), v);
+    }
     m.insert("entropy_coeff".into(), ppo.entropy_coeff);
     m.insert("divergence_coeff".into(), ppo.divergence_coeff);
     if let Some(last) = outcome.history.last() {
         m.insert("train_reward".into(), last.stats.reward);
         m.insert("approx_kl".into(), last.stats.approx_kl);
     }
-    if let Some(first) = outcome.history.first() {
-        m.insert("initial_val_reward".into(), outcome.initial_val_reward.unwrap_or(first.val_reward));
+    if let Some(v) = outcome.initial_val_reward {
+        m.insert("initial_val_reward".into(), v);
     }
     Ok(m)
 }

@@ -2,16 +2,32 @@
 //! policy was trained, the original's temporal sliding window, softmax, argmax, largest-component
 //! cleanup, and the result mapped back to each file's own grid. Writes a `predictions` artifact
 //! (image, prediction, labels when the data set has them, optional probabilities).
+//!
+//! With reward models connected (issue #5) it also writes the reward maps of the final
+//! prediction (method.md 2.4, full-sequence path: sliding window on logits, sigmoid, no
+//! temperature or normalisation): `reward` (the voxel-wise minimum over the nets) and one map per
+//! net when there are two; `1 - reward` is the uncertainty. `tto` runs test-time optimisation
+//! (method.md 7.3) on sequences that fail anatomical or temporal validity (`on`) or on all
+//! (`force`); each sequence starts from the policy's own weights (the original keeps the adapted
+//! weights for the next sequence, a bug, method.md 12).
 
 use echo::augment::{TtaConfig, TtaSet, check_tta_config};
-use echo::preprocess::{preprocess_arrays, undo_float_channels, undo_labels};
+use echo::metrics::{check_sequence, check_temporal_validity};
+use echo::preprocess::{preprocess_arrays, undo_float, undo_float_channels, undo_labels};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
+use models::rl::reward::reward_nets_map;
+use models::rl::tto::{TtoConfig, tto_sequence};
 use models::sliding::SlidingWindow;
+use models::{Device, TrainError, UNet};
+use ndarray::{Array3, Array4, Zip};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::compute::{bar, device};
-use crate::infer::{Fail, actor_probs, labels_from_probs};
+use crate::infer::{Fail, actor_probs, labels_from_probs, reward_map};
+use crate::rewardmodel::{self, REWARD_MODEL, RewardModel};
 use crate::predictions::{self, PREDICTIONS};
 use crate::seqs::{self, Sequences, Subset};
 use crate::{policy, user_err};
@@ -30,6 +46,21 @@ pub static INFO: KindInfo = KindInfo {
             name: "data",
             accepts: &[seqs::SEQUENCES],
             optional: false,
+        },
+        Port {
+            name: "reward",
+            accepts: &[REWARD_MODEL],
+            optional: true,
+        },
+        Port {
+            name: "landmark",
+            accepts: &[REWARD_MODEL],
+            optional: true,
+        },
+        Port {
+            name: "reference",
+            accepts: &[policy::POLICY],
+            optional: true,
         },
     ],
     output: PREDICTIONS,
@@ -59,6 +90,31 @@ pub struct Config {
     /// Test-time augmentation (method.md 7.2): probabilities averaged over the passes, then argmax.
     #[serde(default)]
     pub tta: Tta,
+    /// Test-time optimisation against the reward nets (needs the `reward` input).
+    #[serde(default)]
+    pub tto: Tto,
+}
+
+/// When test-time optimisation runs (method.md 7.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TtoMode {
+    /// Never.
+    #[default]
+    Off,
+    /// On sequences whose prediction fails anatomical or temporal validity.
+    On,
+    /// On every sequence.
+    Force,
+}
+
+/// TTO switch and settings.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Tto {
+    pub mode: TtoMode,
+    /// The optimisation (method.md 7.3: lr 1e-3, β 0.01, entropy 0.1, 4 update passes).
+    pub settings: TtoConfig,
 }
 
 /// TTA switch and passes (`tta=false` = a single identity pass).
@@ -79,11 +135,54 @@ impl Default for Tta {
     }
 }
 
+/// Probabilities of `actor` over one preprocessed sequence, with TTA when enabled.
+fn probabilities(
+    actor: &UNet,
+    image: &Array3<f32>,
+    cfg: &Config,
+    tta: &TtaSet,
+    sw: &SlidingWindow,
+    device: &Device,
+) -> Result<Array4<f32>, NodeError> {
+    if cfg.tta.enabled {
+        let (_, h, w) = image.dim();
+        check_tta_config(&cfg.tta.passes, h, w).map_err(user_err)?;
+        tta.average(image, |img| actor_probs(actor, img, sw, device).map_err(Fail))
+            .map_err(|f| f.0)
+    } else {
+        actor_probs(actor, image, sw, device)
+    }
+}
+
+/// Whether a prediction fails anatomical (any frame) or temporal validity (method.md 7.1).
+fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
+    let anat = check_sequence(&pred.view());
+    let temporal = check_temporal_validity(&pred.view(), [spacing[1], spacing[2]]).map_err(user_err)?;
+    Ok(!anat.all_valid || !temporal.valid)
+}
+
 pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let device = device(ctx)?;
     let pol = policy::load(ctx.input("policy")?, &device)?;
     let data = Sequences::open(ctx.input("data")?)?;
     let ids = data.ids(cfg.subset)?;
+    let mut nets: Vec<RewardModel> = Vec::new();
+    if let Some(dir) = ctx.inputs.get("reward") {
+        nets.push(rewardmodel::load(dir, &device)?);
+    }
+    if let Some(dir) = ctx.inputs.get("landmark") {
+        nets.push(rewardmodel::load(dir, &device)?);
+    }
+    if cfg.tto.mode != TtoMode::Off && nets.is_empty() {
+        return Err(NodeError::user(format!(
+            "{}: tto = {:?} needs a reward model: connect the `reward` input or set tto=off",
+            ctx.node_id, cfg.tto.mode
+        )));
+    }
+    let reference = match ctx.inputs.get("reference") {
+        Some(dir) => policy::load(dir, &device)?.actor,
+        None => pol.actor.clone(),
+    };
     let sw = SlidingWindow {
         sw_batch_size: cfg.sw_batch_size.max(1),
         ..SlidingWindow::default()
@@ -95,31 +194,75 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     };
     let mut out = predictions::Writer::create(ctx, cfg)?;
     let progress = bar(ctx, ids.len() as u64, "cases");
+    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
+    let (mut tto_runs, mut tto_gain) = (0usize, 0.0f64);
     for id in &ids {
         let case = data.case(id)?;
         let pp = preprocess_arrays(&case.image, None, case.geometry.spacing, &pol.preprocess)
             .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
-        let probs = if cfg.tta.enabled {
-            let (_, h, w) = pp.image.dim();
-            check_tta_config(&cfg.tta.passes, h, w).map_err(user_err)?;
-            tta.average(&pp.image, |img| {
-                actor_probs(&pol.actor, img, &sw, &device).map_err(Fail)
-            })
-            .map_err(|f| f.0)?
-        } else {
-            actor_probs(&pol.actor, &pp.image, &sw, &device)?
+        let mut probs = probabilities(&pol.actor, &pp.image, cfg, &tta, &sw, &device)?;
+        let mut pred = labels_from_probs(&probs);
+        let run_tto = match cfg.tto.mode {
+            TtoMode::Off => false,
+            TtoMode::Force => true,
+            TtoMode::On => invalid(&pred, pp.record.spacing)?,
         };
-        let pred = labels_from_probs(&probs);
+        if run_tto {
+            // A fresh copy of the policy for every sequence (method.md 12: the original does not reset).
+            let mut fused = |image, actions| -> Result<_, TrainError> {
+                let pairs: Vec<_> = nets.iter().map(|n| (&n.net, 1.0)).collect();
+                reward_nets_map(&pairs, image, actions, true)
+            };
+            let outcome = tto_sequence(
+                pol.actor.clone(),
+                &reference,
+                None,
+                pp.image.view(),
+                &cfg.tto.settings,
+                &mut fused,
+                &mut rng,
+            )
+            .map_err(|e| NodeError::user(format!("case {id}: test-time optimisation failed: {e}")))?;
+            tto_runs += 1;
+            tto_gain += outcome.best_score - outcome.initial_score;
+            probs = probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?;
+            pred = labels_from_probs(&probs);
+        }
+        let mut maps: Vec<(String, Array3<f32>)> = Vec::new();
+        if !nets.is_empty() {
+            let per_net: Vec<Array3<f32>> = nets
+                .iter()
+                .map(|n| reward_map(&n.net, &pp.image, &pred, &sw, &device))
+                .collect::<Result<_, _>>()?;
+            let mut fused = per_net[0].clone();
+            for m in &per_net[1..] {
+                Zip::from(&mut fused).and(m).for_each(|a, &b| *a = a.min(b));
+            }
+            maps.push(("reward".into(), undo_float(&fused, &pp.record).map_err(user_err)?));
+            if per_net.len() > 1 {
+                for (name, m) in ["reward_anatomical", "reward_landmark"].iter().zip(&per_net) {
+                    maps.push(((*name).into(), undo_float(m, &pp.record).map_err(user_err)?));
+                }
+            }
+        }
         let pred_orig = undo_labels(&pred, &pp.record).map_err(user_err)?;
         let probs_orig = if cfg.write_probs {
             Some(undo_float_channels(&probs, &pp.record).map_err(user_err)?)
         } else {
             None
         };
-        out.write(&case, data.split(id)?, &pred_orig, probs_orig.as_ref(), &[])?;
+        let named: Vec<(&str, &Array3<f32>)> = maps.iter().map(|(n, m)| (n.as_str(), m)).collect();
+        out.write(&case, data.split(id)?, &pred_orig, probs_orig.as_ref(), &named)?;
         progress.inc(1);
     }
     progress.finish_and_clear();
     let n = out.finish()?;
-    Ok(Metrics::from([("cases".to_string(), n as f64)]))
+    let mut m = Metrics::from([("cases".to_string(), n as f64)]);
+    if cfg.tto.mode != TtoMode::Off {
+        m.insert("tto_runs".into(), tto_runs as f64);
+        if tto_runs > 0 {
+            m.insert("tto_mean_gain".into(), tto_gain / tto_runs as f64);
+        }
+    }
+    Ok(m)
 }
