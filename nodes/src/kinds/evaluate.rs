@@ -161,6 +161,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let bins: Vec<(f64, f64, usize)> = cal
             .bins
             .iter()
+            .filter(|b| b.count > 0) // empty bins have no confidence or accuracy (NaN)
             .map(|b| (b.confidence, b.accuracy, b.count))
             .collect();
         reliability_diagram(&files.join("reliability.png"), &bins, cal.ece).map_err(user_err)?;

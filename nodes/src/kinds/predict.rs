@@ -93,6 +93,9 @@ pub struct Config {
     /// Test-time optimisation against the reward nets (needs the `reward` input).
     #[serde(default)]
     pub tto: Tto,
+    /// Predict at most this many cases of the subset, in id order (0 = all).
+    #[serde(default)]
+    pub max_cases: usize,
 }
 
 /// When test-time optimisation runs (method.md 7.3).
@@ -165,7 +168,10 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let device = device(ctx)?;
     let pol = policy::load(ctx.input("policy")?, &device)?;
     let data = Sequences::open(ctx.input("data")?)?;
-    let ids = data.ids(cfg.subset)?;
+    let mut ids = data.ids(cfg.subset)?;
+    if cfg.max_cases > 0 {
+        ids.truncate(cfg.max_cases);
+    }
     let mut nets: Vec<RewardModel> = Vec::new();
     if let Some(dir) = ctx.inputs.get("reward") {
         nets.push(rewardmodel::load(dir, &device)?);

@@ -81,11 +81,11 @@ pub struct Config {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub label: String,
-    pub metrics: BTreeMap<String, (f64, f64)>,
+    pub metrics: BTreeMap<String, (f64, Option<f64>)>,
 }
 
 /// Mean and std per metric of an `evaluate` node's `files/summary.json`.
-fn read_evaluation(dir: &Path) -> Result<BTreeMap<String, (f64, f64)>, NodeError> {
+fn read_evaluation(dir: &Path) -> Result<BTreeMap<String, (f64, Option<f64>)>, NodeError> {
     let path = dir.join("files").join("summary.json");
     let text = std::fs::read_to_string(&path)
         .map_err(|e| NodeError::user(format!("{}: cannot read the evaluation summary ({e})", path.display())))?;
@@ -94,15 +94,16 @@ fn read_evaluation(dir: &Path) -> Result<BTreeMap<String, (f64, f64)>, NodeError
     let mut out = BTreeMap::new();
     if let Some(summary) = v.get("summary").and_then(|s| s.as_object()) {
         for (k, s) in summary {
-            if let (Some(m), Some(sd)) = (s.get("mean").and_then(|x| x.as_f64()), s.get("std").and_then(|x| x.as_f64())) {
-                out.insert(k.clone(), (m, sd));
+            // JSON has no NaN: a metric without a value is `null` and is left out.
+            if let Some(m) = s.get("mean").and_then(|x| x.as_f64()) {
+                out.insert(k.clone(), (m, s.get("std").and_then(|x| x.as_f64())));
             }
         }
     }
     if let Some(head) = v.get("headline").and_then(|s| s.as_object()) {
         for (k, x) in head {
             if let Some(x) = x.as_f64() {
-                out.entry(k.clone()).or_insert((x, f64::NAN));
+                out.entry(k.clone()).or_insert((x, None));
             }
         }
     }
@@ -117,9 +118,9 @@ pub fn read_rows(dir: &Path) -> Result<Vec<Row>, NodeError> {
         .map_err(|e| NodeError::user(format!("{}: not a report ({e})", path.display())))
 }
 
-fn cell(v: Option<&(f64, f64)>) -> String {
+fn cell(v: Option<&(f64, Option<f64>)>) -> String {
     match v {
-        Some((m, s)) if m.is_finite() && s.is_finite() && *s > 0.0 => format!("{m:.3} ± {s:.3}"),
+        Some((m, Some(s))) if m.is_finite() && s.is_finite() && *s > 0.0 => format!("{m:.3} ± {s:.3}"),
         Some((m, _)) if m.is_finite() => format!("{m:.3}"),
         _ => String::new(),
     }
@@ -151,10 +152,10 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         if let Ok(text) = std::fs::read_to_string(&path) {
             if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
                 if let Some(a) = v.get("val_accuracy").and_then(|x| x.as_f64()) {
-                    metrics.insert("reward_net_accuracy".into(), (a, f64::NAN));
+                    metrics.insert("reward_net_accuracy".into(), (a, None));
                 }
                 if let Some(a) = v.get("val_error_recall").and_then(|x| x.as_f64()) {
-                    metrics.insert("reward_net_error_recall".into(), (a, f64::NAN));
+                    metrics.insert("reward_net_error_recall".into(), (a, None));
                 }
             }
         }
@@ -162,6 +163,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let label = cfg
         .label
         .replace("{iteration}", &ctx.iteration.unwrap_or(0).to_string());
+    metrics.retain(|_, (m, _)| m.is_finite());
     rows.push(Row { label, metrics });
 
     let json = serde_json::to_string_pretty(&rows).map_err(|e| NodeError::internal(e.to_string()))?;
