@@ -32,7 +32,7 @@ fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
     assert!(s.contains("entropy_coeff = 0.05"), "{s}");
     assert!(s.contains("mode = \"force\""), "{s}");
     assert!(s.contains("iterations = 3"), "{s}");
-    assert!(s.contains("cases = 24"), "experiment=quick applied:\n{s}");
+    assert!(s.contains("cases = 16"), "experiment=quick applied:\n{s}");
 }
 
 #[test]

@@ -128,9 +128,15 @@ impl UNetConfig {
         self
     }
 
-    /// The same architecture with deep supervision switched on or off.
+    /// The same architecture with deep supervision switched on or off; switching it on keeps
+    /// at most as many heads as the net has levels for (`levels - 2`).
     pub fn with_deep_supervision(mut self, on: bool) -> Self {
         self.deep_supervision = on;
+        if on {
+            self.deep_supervision_outputs = self
+                .deep_supervision_outputs
+                .min(self.levels().saturating_sub(2));
+        }
         self
     }
 
