@@ -17,11 +17,29 @@ fn quick_adapt_runs_end_to_end_and_a_rerun_is_all_cache_hits() {
     ok(&first);
     let r1 = run_dir(d, &first);
     let ran = executed(&r1.join("run.log"));
-    for node in ["pretrain", "unlabelled", "rollout@1", "filter@1", "distort@1", "reward@1", "ppo@1", "ppo@2", "predict_final", "oracle", "report"] {
+    for node in [
+        "pretrain",
+        "unlabelled",
+        "rollout@1",
+        "filter@1",
+        "distort@1",
+        "reward@1",
+        "ppo@1",
+        "ppo@2",
+        "predict_final",
+        "oracle",
+        "report",
+    ] {
         assert!(ran.iter().any(|n| n == node), "{node} did not run: {ran:?}");
     }
     let report = std::fs::read_to_string(r1.join("report/report.md")).expect("report.md");
-    for row in ["source-only", "iteration 1", "iteration 2", "final + TTA/TTO", "oracle"] {
+    for row in [
+        "source-only",
+        "iteration 1",
+        "iteration 2",
+        "final + TTA/TTO",
+        "oracle",
+    ] {
         assert!(report.contains(row), "row {row} missing:\n{report}");
     }
     assert!(r1.join("report/report.png").is_file());
@@ -33,7 +51,10 @@ fn quick_adapt_runs_end_to_end_and_a_rerun_is_all_cache_hits() {
     let second = run(d, &args);
     ok(&second);
     let r2 = run_dir(d, &second);
-    assert!(executed(&r2.join("run.log")).is_empty(), "a rerun is all cache hits");
+    assert!(
+        executed(&r2.join("run.log")).is_empty(),
+        "a rerun is all cache hits"
+    );
 
     // Structural label hiding: no node of the loop's training path reads the labelled target;
     // they read `unlabelled` (drop_labels) or what was derived from it.
@@ -42,13 +63,18 @@ fn quick_adapt_runs_end_to_end_and_a_rerun_is_all_cache_hits() {
         .lines()
         .filter(|l| {
             let node = l.split_whitespace().nth(1).unwrap_or_default();
-            ["rollout@", "filter@", "distort@", "reward@", "ppo@"].iter().any(|n| node.starts_with(n))
+            ["rollout@", "filter@", "distort@", "reward@", "ppo@"]
+                .iter()
+                .any(|n| node.starts_with(n))
         })
         .collect();
     assert!(loop_rows.len() >= 10, "{plan}");
     for row in loop_rows {
         let inputs = row.split("  ").last().unwrap_or_default();
-        assert!(!inputs.contains("<- target"), "a loop node reads the labelled target: {row}");
+        assert!(
+            !inputs.contains("<- target"),
+            "a loop node reads the labelled target: {row}"
+        );
     }
     assert!(plan.contains("data <- unlabelled"), "{plan}");
 }

@@ -13,10 +13,25 @@ fn list_shows_every_pipeline_and_node_kind() {
     ok(&out);
     let s = text(&out.stdout);
     for name in [
-        "adapt", "pretrain", "predict", "evaluate", "simulate", "simulate ", "train_supervised",
-        "anatomical_filter", "distort", "train_reward", "ppo", "report", "drop_labels", "export",
+        "adapt",
+        "pretrain",
+        "predict",
+        "evaluate",
+        "simulate",
+        "simulate ",
+        "train_supervised",
+        "anatomical_filter",
+        "distort",
+        "train_reward",
+        "ppo",
+        "report",
+        "drop_labels",
+        "export",
     ] {
-        assert!(s.contains(name.trim()), "`{name}` missing from rl4seg list:\n{s}");
+        assert!(
+            s.contains(name.trim()),
+            "`{name}` missing from rl4seg list:\n{s}"
+        );
     }
 }
 
@@ -25,7 +40,14 @@ fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = run(
         tmp.path(),
-        &["show", "adapt", "experiment=quick", "tto=force", "ppo.entropy_coeff=0.05", "iterations=3"],
+        &[
+            "show",
+            "adapt",
+            "experiment=quick",
+            "tto=force",
+            "ppo.entropy_coeff=0.05",
+            "iterations=3",
+        ],
     );
     ok(&out);
     let s = text(&out.stdout);
@@ -41,7 +63,15 @@ fn plan_unrolls_the_loop() {
     let out = run(tmp.path(), &["plan", "adapt", "iterations=2"]);
     ok(&out);
     let s = text(&out.stdout);
-    for node in ["pretrain", "rollout@1", "ppo@1", "rollout@2", "ppo@2", "predict_final", "report"] {
+    for node in [
+        "pretrain",
+        "rollout@1",
+        "ppo@1",
+        "rollout@2",
+        "ppo@2",
+        "predict_final",
+        "report",
+    ] {
         assert!(s.contains(node), "{node} missing from the plan:\n{s}");
     }
     assert!(!s.contains("ppo@3"), "{s}");
@@ -56,8 +86,19 @@ fn bad_values_and_keys_are_user_errors_that_say_how_to_fix_them() {
         assert!(err.contains(v), "{err}");
     }
     let err = user_error(&run(d, &["plan", "adapt", "ppo.entropy_coef=0.1"]));
-    assert!(err.contains("entropy_coeff"), "nearest key suggested:\n{err}");
-    let err = user_error(&run(d, &["run", "predict", "input_path=/no/such/folder", "output_path=out"]));
+    assert!(
+        err.contains("entropy_coeff"),
+        "nearest key suggested:\n{err}"
+    );
+    let err = user_error(&run(
+        d,
+        &[
+            "run",
+            "predict",
+            "input_path=/no/such/folder",
+            "output_path=out",
+        ],
+    ));
     assert!(err.contains("/no/such/folder"), "{err}");
     assert!(!d.join("out").exists(), "nothing half-written");
 }
@@ -69,15 +110,31 @@ fn simulate_writes_sequences_and_pictures() {
     let out = run(
         d,
         &[
-            "run", "simulate", "data=target_scanner", "runtime.progress=never",
-            "data.cases=3", "data.frames=[8,8]", "data.height=64", "data.width=64",
+            "run",
+            "simulate",
+            "data=target_scanner",
+            "runtime.progress=never",
+            "data.cases=3",
+            "data.frames=[8,8]",
+            "data.height=64",
+            "data.width=64",
         ],
     );
     ok(&out);
     let r = run_dir(d, &out);
-    let pngs: Vec<_> = walk(&r).into_iter().filter(|p| p.extension().is_some_and(|e| e == "png")).collect();
-    let gifs: Vec<_> = walk(&r).into_iter().filter(|p| p.extension().is_some_and(|e| e == "gif")).collect();
-    assert!(!pngs.is_empty() && !gifs.is_empty(), "pictures in {}", r.display());
+    let pngs: Vec<_> = walk(&r)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .collect();
+    let gifs: Vec<_> = walk(&r)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "gif"))
+        .collect();
+    assert!(
+        !pngs.is_empty() && !gifs.is_empty(),
+        "pictures in {}",
+        r.display()
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 
 use engine::config::{Builtin, ConfigSources, compose};
 
-
 const NODES: usize = 200;
 
 fn pipeline() -> String {
@@ -53,7 +52,8 @@ fn main() {
     .map(|s| s.to_string())
     .collect();
     let text = pipeline();
-    let (mut parse, mut comp, mut spec_t, mut total) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut parse, mut comp, mut spec_t, mut total) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..30 {
         let t0 = Instant::now();
         let _: toml::Table = match toml::from_str(&text) {

@@ -11,10 +11,10 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use toml::{Table, Value};
 
+use crate::config::Source;
 use crate::config::{
     Composed, ConfigError, ConfigErrors, EnvLookup, Provenance, TOP_LEVEL, nearest, render_value,
 };
-use crate::config::Source;
 use crate::spec::{InputRef, NodeSpec, PipelineSpec, RepeatSpec, RuntimeConfig};
 
 /// Parse a composed job; `RL4SEG_CACHE` sets the cache dir when the config names none.

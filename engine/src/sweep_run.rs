@@ -123,7 +123,10 @@ pub fn run(
 
     let table = table(&summaries, &prepared);
     print!("{table}");
-    let md = format!("# Sweep of `{name}`\n\n`{}`\n\n{table}", overrides.join(" "));
+    let md = format!(
+        "# Sweep of `{name}`\n\n`{}`\n\n{table}",
+        overrides.join(" ")
+    );
     let json = serde_json::to_string_pretty(&summaries).map_err(CliError::internal)?;
     for (file, text) in [("summary.md", md), ("summary.json", json + "\n")] {
         let path = dirs.root.join(file);

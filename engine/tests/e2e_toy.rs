@@ -80,7 +80,10 @@ fn runs_rerun_nothing_and_a_change_reruns_exactly_its_descendants() {
         assert!(r1.join(f).is_file(), "{f} missing in {}", r1.display());
     }
     let log = std::fs::read_to_string(r1.join("run.log")).expect("run.log");
-    assert!(log.contains("node{id=total kind=add}") && !log.contains('\u{1b}'), "plain text with node spans:\n{log}");
+    assert!(
+        log.contains("node{id=total kind=add}") && !log.contains('\u{1b}'),
+        "plain text with node spans:\n{log}"
+    );
     let config = std::fs::read_to_string(r1.join("config.toml")).expect("config.toml");
     assert!(
         config.starts_with("# Resolved config of pipeline `toy`.\n# Group choices: source=small"),

@@ -47,13 +47,15 @@ pub fn tensor_to_array<const D: usize>(tensor: Tensor<D>) -> Array<f32, IxDyn> {
 /// The values of a float tensor in row-major order, as f32.
 pub fn float_values<const D: usize>(tensor: Tensor<D>) -> Vec<f32> {
     let data = tensor.into_data().convert::<f32>();
-    data.try_into_vec::<f32>().unwrap_or_else(|_| unreachable_len())
+    data.try_into_vec::<f32>()
+        .unwrap_or_else(|_| unreachable_len())
 }
 
 /// The values of an integer tensor in row-major order, as i64.
 pub fn int_values<const D: usize>(tensor: Tensor<D, Int>) -> Vec<i64> {
     let data = tensor.into_data().convert::<i64>();
-    data.try_into_vec::<i64>().unwrap_or_else(|_| unreachable_len())
+    data.try_into_vec::<i64>()
+        .unwrap_or_else(|_| unreachable_len())
 }
 
 /// Float tensor data converted to f32 always yields an f32 buffer of the right length.

@@ -167,8 +167,14 @@ pub enum TrainError {
     /// A setting of an RL stage (PPO, reward-net training, test-time optimisation) that
     /// cannot work; the message names the field and how to fix it.
     #[error("{stage}: {message}")]
-    RlConfig { stage: &'static str, message: String },
+    RlConfig {
+        stage: &'static str,
+        message: String,
+    },
     /// A loss or reward of an RL stage became NaN or infinite.
     #[error("{stage}: {message}")]
-    RlNonFinite { stage: &'static str, message: String },
+    RlNonFinite {
+        stage: &'static str,
+        message: String,
+    },
 }

@@ -9,9 +9,9 @@ pub mod kinds;
 pub mod policy;
 pub mod predictions;
 pub mod pseudo;
-pub mod rewardset;
 pub mod registry;
 pub mod rewardmodel;
+pub mod rewardset;
 pub mod seqs;
 pub mod splits;
 

@@ -36,8 +36,12 @@ pub fn save(dir: &Path, net: &UNet, calibration: &Calibration) -> Result<(), Nod
     checkpoint::save(net, &dir.join(WEIGHTS)).map_err(model_err)?;
     let text = serde_json::to_string_pretty(calibration)
         .map_err(|e| NodeError::internal(e.to_string()))?;
-    std::fs::write(dir.join(CALIBRATION), text)
-        .map_err(|e| NodeError::internal(format!("cannot write {}: {e}", dir.join(CALIBRATION).display())))
+    std::fs::write(dir.join(CALIBRATION), text).map_err(|e| {
+        NodeError::internal(format!(
+            "cannot write {}: {e}",
+            dir.join(CALIBRATION).display()
+        ))
+    })
 }
 
 pub fn load(dir: &Path, device: &Device) -> Result<RewardModel, NodeError> {
@@ -52,8 +56,12 @@ pub fn load(dir: &Path, device: &Device) -> Result<RewardModel, NodeError> {
     }
     let path = dir.join(CALIBRATION);
     let calibration = match std::fs::read_to_string(&path) {
-        Ok(text) => serde_json::from_str(&text)
-            .map_err(|e| NodeError::user(format!("{}: not a calibration record ({e})", path.display())))?,
+        Ok(text) => serde_json::from_str(&text).map_err(|e| {
+            NodeError::user(format!(
+                "{}: not a calibration record ({e})",
+                path.display()
+            ))
+        })?,
         Err(_) => Calibration {
             temperature: 1.0,
             val_accuracy: None,

@@ -133,15 +133,17 @@ impl RewardSet {
 
     pub fn sample(&self, id: &str) -> Result<Sample, NodeError> {
         let case = self.reader.read_case(id).map_err(user_err)?;
-        let gt = case
-            .label
-            .ok_or_else(|| NodeError::user(format!("reward sample {id} has no pseudo ground truth")))?;
+        let gt = case.label.ok_or_else(|| {
+            NodeError::user(format!("reward sample {id} has no pseudo ground truth"))
+        })?;
         let seg = self
             .reader
             .get_u8(id, SEG)
             .map_err(user_err)?
             .into_dimensionality::<Ix3>()
-            .map_err(|e| NodeError::user(format!("reward sample {id}: `seg` is not [T, H, W] ({e})")))?;
+            .map_err(|e| {
+                NodeError::user(format!("reward sample {id}: `seg` is not [T, H, W] ({e})"))
+            })?;
         if seg.dim() != gt.dim() || seg.dim() != case.image.dim() {
             return Err(NodeError::user(format!(
                 "reward sample {id}: image {:?}, seg {:?} and pseudo-GT {:?} differ in shape",

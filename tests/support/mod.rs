@@ -37,8 +37,16 @@ pub fn ok(out: &Output) {
 /// A user error: exit code 2 and one message on stderr, no panic or backtrace.
 pub fn user_error(out: &Output) -> String {
     let err = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "stdout:\n{}\nstderr:\n{err}", text(&out.stdout));
-    assert!(!err.contains("panicked") && !err.contains("RUST_BACKTRACE"), "{err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout:\n{}\nstderr:\n{err}",
+        text(&out.stdout)
+    );
+    assert!(
+        !err.contains("panicked") && !err.contains("RUST_BACKTRACE"),
+        "{err}"
+    );
     err
 }
 

@@ -120,7 +120,13 @@ pub fn compose_with_env(
     // `seed=3` set an existing key like any other.
     let mut tree = Table::new();
     let mut prov = Provenance::new();
-    merge(&mut tree, engine_defaults(), "", &Source::Default, &mut prov);
+    merge(
+        &mut tree,
+        engine_defaults(),
+        "",
+        &Source::Default,
+        &mut prov,
+    );
 
     // Layer 1: the option files under their packages.
     for entry in &defaults.entries {

@@ -276,14 +276,8 @@ fn random_window<E: Display>(
     let t = sample.image.dim().0;
     let start = rng.random_range(0..=t - window);
     let frames = Slice::from(start..start + window);
-    let mut image = sample
-        .image
-        .slice_axis(Axis(0), frames)
-        .to_owned();
-    let mut labels = sample
-        .labels
-        .slice_axis(Axis(0), frames)
-        .to_owned();
+    let mut image = sample.image.slice_axis(Axis(0), frames).to_owned();
+    let mut labels = sample.labels.slice_axis(Axis(0), frames).to_owned();
     let shape = image.dim();
     augment(&mut image, &mut labels, rng).map_err(|e| TrainError::Augment {
         index,
@@ -363,9 +357,10 @@ fn validate(
         let mut predicted: Vec<u8> = Vec::with_capacity(used * h * w);
         for first in (0..n_windows).step_by(batch) {
             let count = batch.min(n_windows - first);
-            let frames = sample
-                .image
-                .slice_axis(Axis(0), Slice::from(first * window..(first + count) * window));
+            let frames = sample.image.slice_axis(
+                Axis(0),
+                Slice::from(first * window..(first + count) * window),
+            );
             let values: Vec<f32> = frames.iter().copied().collect();
             let x = Tensor::from_data(TensorData::new(values, [count, 1, window, h, w]), &device);
             let labels = int_values(greedy(model.forward(x)?));

@@ -119,7 +119,8 @@ pub fn classify(
 ) -> Result<(Status, ndarray::Array3<u8>, String), echo::Error> {
     let cleaned = clean_sequence(&pred.view());
     let anat = check_sequence(&cleaned.view());
-    let temporal_ok = !cfg.require_temporal || check_temporal_validity(&cleaned.view(), spacing)?.valid;
+    let temporal_ok =
+        !cfg.require_temporal || check_temporal_validity(&cleaned.view(), spacing)?.valid;
     let corrected = correct_sequence(pred, &cfg.corrector)?;
     let agreement = dice_scores(&pred.view(), &corrected.view())?.mean;
     // An all-background prediction has NaN Dice: it never agrees (and is never valid).
@@ -182,7 +183,12 @@ mod tests {
         };
         let good = heart(8, 0);
         let (status, pseudo, _) = classify(&cfg, &good, [0.37, 0.37]).expect("classify");
-        assert_eq!(status, Status::Good, "{:?}", check_sequence(&good.view()).frames);
+        assert_eq!(
+            status,
+            Status::Good,
+            "{:?}",
+            check_sequence(&good.view()).frames
+        );
         assert_eq!(pseudo, clean_sequence(&good.view()));
 
         // Frame 3: the LV leaks through the wall into the background (a hole in the myocardium)

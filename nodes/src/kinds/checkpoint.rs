@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use echo::preprocess::PreprocessConfig;
 use engine::{KindInfo, Metrics, NodeContext, NodeError};
 use models::UNetConfig;
-use models::checkpoint::pytorch::{PytorchSource, load_pytorch};
 use models::checkpoint;
+use models::checkpoint::pytorch::{PytorchSource, load_pytorch};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

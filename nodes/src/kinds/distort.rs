@@ -139,7 +139,13 @@ fn check(cfg: &Config, node: &str) -> Result<(), NodeError> {
     if cfg.window == 0 || cfg.windows_per_case == 0 {
         return bad("window and windows_per_case must be >= 1".into());
     }
-    if let Some(m) = cfg.families.weights.scales.iter().find(|m| !(m.is_finite() && **m >= 0.0)) {
+    if let Some(m) = cfg
+        .families
+        .weights
+        .scales
+        .iter()
+        .find(|m| !(m.is_finite() && **m >= 0.0))
+    {
         return bad(format!("weights.scales: {m} must be finite and >= 0"));
     }
     cfg.families.segmentation.validate().map_err(user_err)
@@ -176,7 +182,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     // One perturbed copy of the policy per scale for this call (seeded, so reproducible).
     let perturbed: Vec<(f64, UNet)> = if cfg.families.weights.enabled {
-        cfg.families.weights
+        cfg.families
+            .weights
             .scales
             .iter()
             .enumerate()
@@ -204,14 +211,23 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let Some(gt) = entry.case.label.as_ref() else {
             continue;
         };
-        let pp = preprocess_arrays(&entry.case.image, Some(gt), entry.case.geometry.spacing, &pol.preprocess)
-            .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
+        let pp = preprocess_arrays(
+            &entry.case.image,
+            Some(gt),
+            entry.case.geometry.spacing,
+            &pol.preprocess,
+        )
+        .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
         let Some(pp_gt) = pp.label.as_ref() else {
             continue;
         };
         let t = pp.image.dim().0;
         if t < cfg.window {
-            tracing::warn!("{}: case {id} has {t} frames < window {}; skipped", ctx.node_id, cfg.window);
+            tracing::warn!(
+                "{}: case {id} has {t} frames < window {}; skipped",
+                ctx.node_id,
+                cfg.window
+            );
             continue;
         }
         match entry.status {
@@ -232,11 +248,16 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                     let seg = act(&pol.actor, &d.image, &device, None)?;
                     candidates.push((format!("{}_{}", d.kind, d.magnitude), seg));
                 }
-                for (kind, seg) in distort_each(&gt_w, &cfg.families.segmentation, &mut rng).map_err(user_err)? {
+                for (kind, seg) in
+                    distort_each(&gt_w, &cfg.families.segmentation, &mut rng).map_err(user_err)?
+                {
                     candidates.push((kind.name().to_string(), seg));
                 }
             } else {
-                candidates.push(("correction".into(), act(&pol.actor, &image, &device, Some(&mut rng))?));
+                candidates.push((
+                    "correction".into(),
+                    act(&pol.actor, &image, &device, Some(&mut rng))?,
+                ));
             }
             for (family, seg) in candidates {
                 // method.md 4.4: empty predictions are skipped; so are exact copies of the

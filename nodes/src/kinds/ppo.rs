@@ -15,10 +15,10 @@ use std::fmt::Write as _;
 use dataset::render::{Series, line_plot};
 use echo::preprocess::preprocess_arrays;
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
-use models::roles::critic_config;
+use models::TrainError;
 use models::rl::ppo::{PpoConfig, PpoEpoch, train_ppo};
 use models::rl::reward::reward_nets_map;
-use models::TrainError;
+use models::roles::critic_config;
 use ndarray::Array3;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,11 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         .collect();
     let normalise = cfg.reward.normalise;
     let mut reward = |image, actions| -> Result<_, TrainError> {
-        let pairs: Vec<_> = nets.iter().zip(&temperatures).map(|(n, &t)| (&n.net, t)).collect();
+        let pairs: Vec<_> = nets
+            .iter()
+            .zip(&temperatures)
+            .map(|(n, &t)| (&n.net, t))
+            .collect();
         reward_nets_map(&pairs, image, actions, normalise)
     };
     let train_views: Vec<_> = train.iter().map(|a| a.view()).collect();
@@ -212,7 +216,12 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     )
     .map_err(model_err)?;
     progress.finish_and_clear();
-    policy::save(&ctx.output_dir, &outcome.actor, Some(&outcome.critic), &pol.preprocess)?;
+    policy::save(
+        &ctx.output_dir,
+        &outcome.actor,
+        Some(&outcome.critic),
+        &pol.preprocess,
+    )?;
 
     let files = ctx.files_dir()?;
     let mut csv = String::from(
@@ -223,14 +232,27 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let _ = writeln!(
             csv,
             "{},{:.5},{:.5},{:.5},{:.6},{:.5},{:.5},{:.6},{:.6},{:.5}",
-            e.epoch, s.reward, s.advantage, s.value, s.approx_kl, s.ratio, s.entropy,
-            s.actor_loss, s.critic_loss, e.val_reward.unwrap_or(f64::NAN)
+            e.epoch,
+            s.reward,
+            s.advantage,
+            s.value,
+            s.approx_kl,
+            s.ratio,
+            s.entropy,
+            s.actor_loss,
+            s.critic_loss,
+            e.val_reward.unwrap_or(f64::NAN)
         );
     }
-    std::fs::write(files.join("history.csv"), csv).map_err(|e| NodeError::internal(e.to_string()))?;
+    std::fs::write(files.join("history.csv"), csv)
+        .map_err(|e| NodeError::internal(e.to_string()))?;
     let series = |name: &str, f: &dyn Fn(&PpoEpoch) -> f64| Series {
         name: name.into(),
-        points: outcome.history.iter().map(|e| (e.epoch as f64, f(e))).collect(),
+        points: outcome
+            .history
+            .iter()
+            .map(|e| (e.epoch as f64, f(e)))
+            .collect(),
     };
     line_plot(
         &files.join("ppo.png"),

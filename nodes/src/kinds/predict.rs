@@ -27,8 +27,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::compute::{bar, device};
 use crate::infer::{Fail, actor_probs, labels_from_probs, reward_map};
-use crate::rewardmodel::{self, REWARD_MODEL, RewardModel};
 use crate::predictions::{self, PREDICTIONS};
+use crate::rewardmodel::{self, REWARD_MODEL, RewardModel};
 use crate::seqs::{self, Sequences, Subset};
 use crate::{policy, user_err};
 
@@ -150,8 +150,10 @@ fn probabilities(
     if cfg.tta.enabled {
         let (_, h, w) = image.dim();
         check_tta_config(&cfg.tta.passes, h, w).map_err(user_err)?;
-        tta.average(image, |img| actor_probs(actor, img, sw, device).map_err(Fail))
-            .map_err(|f| f.0)
+        tta.average(image, |img| {
+            actor_probs(actor, img, sw, device).map_err(Fail)
+        })
+        .map_err(|f| f.0)
     } else {
         actor_probs(actor, image, sw, device)
     }
@@ -160,7 +162,8 @@ fn probabilities(
 /// Whether a prediction fails anatomical (any frame) or temporal validity (method.md 7.1).
 fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
     let anat = check_sequence(&pred.view());
-    let temporal = check_temporal_validity(&pred.view(), [spacing[1], spacing[2]]).map_err(user_err)?;
+    let temporal =
+        check_temporal_validity(&pred.view(), [spacing[1], spacing[2]]).map_err(user_err)?;
     Ok(!anat.all_valid || !temporal.valid)
 }
 
@@ -228,7 +231,9 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                 &mut fused,
                 &mut rng,
             )
-            .map_err(|e| NodeError::user(format!("case {id}: test-time optimisation failed: {e}")))?;
+            .map_err(|e| {
+                NodeError::user(format!("case {id}: test-time optimisation failed: {e}"))
+            })?;
             tto_runs += 1;
             tto_gain += outcome.best_score - outcome.initial_score;
             probs = probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?;
@@ -244,9 +249,15 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             for m in &per_net[1..] {
                 Zip::from(&mut fused).and(m).for_each(|a, &b| *a = a.min(b));
             }
-            maps.push(("reward".into(), undo_float(&fused, &pp.record).map_err(user_err)?));
+            maps.push((
+                "reward".into(),
+                undo_float(&fused, &pp.record).map_err(user_err)?,
+            ));
             if per_net.len() > 1 {
-                for (name, m) in ["reward_anatomical", "reward_landmark"].iter().zip(&per_net) {
+                for (name, m) in ["reward_anatomical", "reward_landmark"]
+                    .iter()
+                    .zip(&per_net)
+                {
                     maps.push(((*name).into(), undo_float(m, &pp.record).map_err(user_err)?));
                 }
             }
@@ -258,7 +269,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             None
         };
         let named: Vec<(&str, &Array3<f32>)> = maps.iter().map(|(n, m)| (n.as_str(), m)).collect();
-        out.write(&case, data.split(id)?, &pred_orig, probs_orig.as_ref(), &named)?;
+        out.write(
+            &case,
+            data.split(id)?,
+            &pred_orig,
+            probs_orig.as_ref(),
+            &named,
+        )?;
         progress.inc(1);
     }
     progress.finish_and_clear();

@@ -87,10 +87,18 @@ pub struct Row {
 /// Mean and std per metric of an `evaluate` node's `files/summary.json`.
 fn read_evaluation(dir: &Path) -> Result<BTreeMap<String, (f64, Option<f64>)>, NodeError> {
     let path = dir.join("files").join("summary.json");
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| NodeError::user(format!("{}: cannot read the evaluation summary ({e})", path.display())))?;
-    let v: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| NodeError::user(format!("{}: not an evaluation summary ({e})", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        NodeError::user(format!(
+            "{}: cannot read the evaluation summary ({e})",
+            path.display()
+        ))
+    })?;
+    let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        NodeError::user(format!(
+            "{}: not an evaluation summary ({e})",
+            path.display()
+        ))
+    })?;
     let mut out = BTreeMap::new();
     if let Some(summary) = v.get("summary").and_then(|s| s.as_object()) {
         for (k, s) in summary {
@@ -112,15 +120,18 @@ fn read_evaluation(dir: &Path) -> Result<BTreeMap<String, (f64, Option<f64>)>, N
 
 pub fn read_rows(dir: &Path) -> Result<Vec<Row>, NodeError> {
     let path = dir.join(FILE);
-    let text = std::fs::read_to_string(&path)
-        .map_err(|e| NodeError::user(format!("{}: cannot read the report ({e})", path.display())))?;
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        NodeError::user(format!("{}: cannot read the report ({e})", path.display()))
+    })?;
     serde_json::from_str(&text)
         .map_err(|e| NodeError::user(format!("{}: not a report ({e})", path.display())))
 }
 
 fn cell(v: Option<&(f64, Option<f64>)>) -> String {
     match v {
-        Some((m, Some(s))) if m.is_finite() && s.is_finite() && *s > 0.0 => format!("{m:.3} ± {s:.3}"),
+        Some((m, Some(s))) if m.is_finite() && s.is_finite() && *s > 0.0 => {
+            format!("{m:.3} ± {s:.3}")
+        }
         Some((m, _)) if m.is_finite() => format!("{m:.3}"),
         _ => String::new(),
     }
@@ -166,8 +177,10 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     metrics.retain(|_, (m, _)| m.is_finite());
     rows.push(Row { label, metrics });
 
-    let json = serde_json::to_string_pretty(&rows).map_err(|e| NodeError::internal(e.to_string()))?;
-    std::fs::write(ctx.output_dir.join(FILE), json).map_err(|e| NodeError::internal(e.to_string()))?;
+    let json =
+        serde_json::to_string_pretty(&rows).map_err(|e| NodeError::internal(e.to_string()))?;
+    std::fs::write(ctx.output_dir.join(FILE), json)
+        .map_err(|e| NodeError::internal(e.to_string()))?;
     let files = ctx.files_dir()?;
     let md = markdown(&cfg.title, &cfg.columns, &rows);
     std::fs::write(files.join("report.md"), &md).map_err(|e| NodeError::internal(e.to_string()))?;
@@ -176,13 +189,25 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let cells: Vec<String> = cfg
             .columns
             .iter()
-            .map(|c| r.metrics.get(c).map_or(String::new(), |(m, _)| format!("{m:.6}")))
+            .map(|c| {
+                r.metrics
+                    .get(c)
+                    .map_or(String::new(), |(m, _)| format!("{m:.6}"))
+            })
             .collect();
         let _ = writeln!(csv, "{},{}", r.label, cells.join(","));
     }
-    std::fs::write(files.join("report.csv"), csv).map_err(|e| NodeError::internal(e.to_string()))?;
+    std::fs::write(files.join("report.csv"), csv)
+        .map_err(|e| NodeError::internal(e.to_string()))?;
     // The plot: one line per bounded metric over the rows (x = row number).
-    let plotted = ["dice_lv", "dice_myo", "anat_valid_frames", "temporal_valid", "mean_reward", "reward_net_accuracy"];
+    let plotted = [
+        "dice_lv",
+        "dice_myo",
+        "anat_valid_frames",
+        "temporal_valid",
+        "mean_reward",
+        "reward_net_accuracy",
+    ];
     let series: Vec<Series> = plotted
         .iter()
         .filter(|c| cfg.columns.iter().any(|x| x == *c))
@@ -203,8 +228,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             .map(|(i, r)| format!("{i}={}", r.label))
             .collect::<Vec<_>>()
             .join("  ");
-        let title = if cfg.title.is_empty() { ctx.node_id.as_str() } else { cfg.title.as_str() };
-        line_plot(&files.join("report.png"), title, &x_label, "value", &series).map_err(user_err)?;
+        let title = if cfg.title.is_empty() {
+            ctx.node_id.as_str()
+        } else {
+            cfg.title.as_str()
+        };
+        line_plot(&files.join("report.png"), title, &x_label, "value", &series)
+            .map_err(user_err)?;
     }
     tracing::info!("{}\n{}", ctx.node_id, md.trim_end());
     let mut m = Metrics::from([("rows".to_string(), rows.len() as f64)]);

@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use dataset::render::{Series, line_plot};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::UNetConfig;
-use models::roles::reward_config;
 use models::rl::reward_train::{RewardSample, RewardTrainConfig, train_reward};
+use models::roles::reward_config;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -173,10 +173,15 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             e.epoch, e.train_loss, e.val_loss, e.val_accuracy, e.lr
         );
     }
-    std::fs::write(files.join("history.csv"), csv).map_err(|e| NodeError::internal(e.to_string()))?;
+    std::fs::write(files.join("history.csv"), csv)
+        .map_err(|e| NodeError::internal(e.to_string()))?;
     let series = |name: &str, f: &dyn Fn(&models::rl::reward_train::RewardEpoch) -> f64| Series {
         name: name.into(),
-        points: outcome.history.iter().map(|e| (e.epoch as f64, f(e))).collect(),
+        points: outcome
+            .history
+            .iter()
+            .map(|e| (e.epoch as f64, f(e)))
+            .collect(),
     };
     line_plot(
         &files.join("loss_curve.png"),
