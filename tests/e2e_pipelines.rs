@@ -100,7 +100,42 @@ fn bad_values_and_keys_are_user_errors_that_say_how_to_fix_them() {
         ],
     ));
     assert!(err.contains("/no/such/folder"), "{err}");
+    assert!(err.contains("does not exist"), "{err}");
     assert!(!d.join("out").exists(), "nothing half-written");
+    // Refused while planning: no node ran, so nothing was trained or cached.
+    assert!(!d.join("cache").exists() || walk(&d.join("cache")).is_empty(), "{err}");
+    let err = user_error(&run(
+        d,
+        &["plan", "predict", "reward_path=/no/such/reward", "tto=on"],
+    ));
+    assert!(err.contains("/no/such/reward"), "{err}");
+}
+
+/// `schemas/` holds what `rl4seg schema --write` writes: regenerate with
+/// `cargo run -p nodes -- schema --write` after changing a config type.
+#[test]
+fn committed_schemas_are_fresh() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let fresh = tmp.path().join("schemas");
+    let fresh_arg = fresh.to_string_lossy().into_owned();
+    ok(&run(tmp.path(), &["schema", "--write", "--dir", &fresh_arg]));
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
+    let names = |d: &std::path::Path| {
+        let mut v: Vec<String> = walk(d)
+            .iter()
+            .filter_map(|p| p.strip_prefix(d).ok())
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let how = "regenerate with `cargo run -p nodes -- schema --write` and commit schemas/";
+    assert_eq!(names(&fresh), names(&committed), "{how}");
+    for name in names(&fresh) {
+        let a = std::fs::read_to_string(fresh.join(&name)).expect("fresh schema");
+        let b = std::fs::read_to_string(committed.join(&name)).expect("committed schema");
+        assert!(a == b, "schemas/{name} is stale: {how}");
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Conditional nodes: `when = "<key>"` / `when = "!<key>"` in a node table keeps the node only if
 //! the composed config's value at `<key>` is truthy (non-empty string, non-zero number, `true`,
 //! non-empty array or table) / falsy; an input reference `"a|b"` reads the first of `a`, `b` that
-//! is kept. Nodes that only fed removed nodes are removed too, so a pipeline can offer "train a
+//! is kept, and `"a|"` reads `a` if it is kept and leaves the (optional) port unconnected if
+//! not. Nodes that only fed removed nodes are removed too, so a pipeline can offer "train a
 //! policy, or load `ckpt_path` if one is given" without running the training when it is not
 //! needed. Applied to the typed spec before planning; `when` never reaches a node's config.
 
@@ -69,6 +70,7 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
     }
     // Resolve alternatives among the active nodes.
     for node in spec.nodes.iter_mut().filter(|n| active.contains(&n.id)) {
+        let mut unconnected = Vec::new();
         for (port, r) in node.inputs.iter_mut() {
             let InputRef::Node(target) = r else { continue };
             if !target.contains('|') {
@@ -77,11 +79,16 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
             let choices: Vec<&str> = target.split('|').map(str::trim).collect();
             match choices.iter().find(|c| active.contains(**c)) {
                 Some(c) => *target = (*c).to_string(),
+                // A trailing empty alternative (`"a|"`): leave the port unconnected.
+                None if choices.last() == Some(&"") => unconnected.push(port.clone()),
                 None => errors.push(format!(
-                    "node `{}`: input `{port}` = {target:?}: none of these nodes is active (check their `when`)",
+                    "node `{}`: input `{port}` = {target:?}: none of these nodes is active (check their `when`, or end the list with `|` to leave an optional port unconnected)",
                     node.id
                 )),
             }
+        }
+        for port in unconnected {
+            node.inputs.remove(&port);
         }
     }
     if !errors.is_empty() {
@@ -240,5 +247,26 @@ mod tests {
         let t: toml::Table = toml::from_str("x = false").expect("toml");
         let err = apply(&mut s, &t).expect_err("none active");
         assert!(err[0].contains("none of these nodes is active"), "{err:?}");
+    }
+
+    #[test]
+    fn a_trailing_bar_leaves_an_optional_port_unconnected() {
+        let mut s = spec(vec![
+            node("a", &[], Some("x")),
+            node("b", &[("i", "a|")], None),
+        ]);
+        let off: toml::Table = toml::from_str("x = false").expect("toml");
+        apply(&mut s, &off).expect("valid");
+        assert_eq!(ids(&s), ["b"]);
+        assert!(s.nodes[0].inputs.is_empty());
+
+        let mut s = spec(vec![
+            node("a", &[], Some("x")),
+            node("b", &[("i", "a|")], None),
+        ]);
+        let on: toml::Table = toml::from_str("x = true").expect("toml");
+        apply(&mut s, &on).expect("valid");
+        assert_eq!(ids(&s), ["a", "b"]);
+        assert_eq!(s.nodes[1].inputs["i"], InputRef::Node("a".into()));
     }
 }

@@ -270,9 +270,15 @@ pub fn parse_input_ref(s: &str) -> Result<InputRef, String> {
         Some((n, rest)) => (n, Some(rest)),
         None => (s, None),
     };
-    // `a|b`: the first of these nodes kept by its `when` (see `crate::conditional`).
+    // `a|b`: the first of these nodes kept by its `when`; `a|`: `a` or nothing (see
+    // `crate::conditional`).
     if suffix.is_none() && node.contains('|') {
-        return if node.split('|').all(|n| is_node_id(n.trim())) {
+        let choices: Vec<&str> = node.split('|').map(str::trim).collect();
+        let (last, first) = choices.split_last().unwrap_or((&"", &[]));
+        return if !first.is_empty()
+            && first.iter().all(|n| is_node_id(n))
+            && (last.is_empty() || is_node_id(last))
+        {
             Ok(InputRef::Node(node.to_string()))
         } else {
             Err(format!(

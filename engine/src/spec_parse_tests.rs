@@ -172,8 +172,13 @@ fn input_refs() {
             first: None
         })
     );
+    assert_eq!(parse_input_ref("a|b"), Ok(InputRef::Node("a|b".into())));
+    assert_eq!(parse_input_ref("a|"), Ok(InputRef::Node("a|".into())));
     for bad in [
         "",
+        "|",
+        "|a",
+        "a||b",
         "@prev",
         "a@",
         "a@prev|",

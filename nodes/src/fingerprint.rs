@@ -57,6 +57,12 @@ pub fn of_kind(kind: &str, config: &toml::Table) -> Result<Option<String>, NodeE
             .and_then(toml::Value::as_str)
             .filter(|p| !p.is_empty())
         {
+            // Checked while planning, so a mistyped path fails before any node runs.
+            if !Path::new(p).exists() {
+                return Err(NodeError::user(format!(
+                    "`{k}` = {p:?} does not exist; give an existing file or folder (a relative path is taken from the directory you run rl4seg in)"
+                )));
+            }
             parts.push(of_path(Path::new(p))?);
         }
     }
