@@ -338,7 +338,8 @@ fn conv3d_impl<
 
             // Process batches and tiles in parallel (nested parallelism)
             (0..batch_size).into_par_iter().for_each(|b| {
-                (0..num_tiles).into_par_iter().for_each(|tile_idx| {
+                // rl4seg: one column buffer per worker (im2col writes every element).
+                (0..num_tiles).into_par_iter().for_each_init(|| vec![zero; col_len * TILE_SIZE], |col_buf, tile_idx| {
                     let tile_start = tile_idx * TILE_SIZE;
                     let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
                     let tile_size = tile_end - tile_start;
@@ -349,10 +350,10 @@ fn conv3d_impl<
                         let out_c_start = g * out_channels_per_group;
 
                         // Build im2col for this tile and group
-                        let mut col_tile = vec![zero; col_len * tile_size];
+                        let col_tile = &mut col_buf[..col_len * tile_size];
 
                         im2col_3d_tile(
-                            &mut col_tile,
+                            col_tile,
                             &x_nhwc,
                             tile_start,
                             tile_end,
@@ -389,7 +390,7 @@ fn conv3d_impl<
                         // (positions as rows): the gemm crate is 3-4x faster with the long
                         // dimension as M than with out_c (16-64) as M.
                         let result = gemm_fn(
-                            &col_tile,
+                            col_tile,
                             w_group,
                             tile_size,
                             col_len,
@@ -557,10 +558,32 @@ fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
         let out_w_idx = rem % out_w;
 
         let mut col_offset = 0;
+        // rl4seg: when the kW positions of a row are all inside the input, undilated and the
+        // group spans every channel, they are one contiguous run of the channels-last input.
+        let iw0 = (out_w_idx * stride_w) as isize - pad_w as isize;
+        let row_run = dilation_w == 1
+            && channels_per_group == nhwc_stride.3
+            && iw0 >= 0
+            && iw0 + kernel_w as isize <= in_w as isize;
         for kd in 0..kernel_d {
             let id = (out_d_idx * stride_d + kd * dilation_d) as isize - pad_d as isize;
             for kh in 0..kernel_h {
                 let ih = (out_h_idx * stride_h + kh * dilation_h) as isize - pad_h as isize;
+                if row_run {
+                    let run = kernel_w * channels_per_group;
+                    let dst = local_idx * col_len + col_offset;
+                    if id >= 0 && id < in_d as isize && ih >= 0 && ih < in_h as isize {
+                        let src = b * nhwc_stride.0
+                            + id as usize * nhwc_stride.1
+                            + ih as usize * nhwc_stride.2
+                            + iw0 as usize * nhwc_stride.3;
+                        col_tile[dst..dst + run].copy_from_slice(&x_nhwc[src..src + run]);
+                    } else {
+                        col_tile[dst..dst + run].fill(T::zeroed());
+                    }
+                    col_offset += run;
+                    continue;
+                }
                 for kw in 0..kernel_w {
                     let iw = (out_w_idx * stride_w + kw * dilation_w) as isize - pad_w as isize;
 
@@ -579,12 +602,15 @@ fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
                             + ih * nhwc_stride.2
                             + iw * nhwc_stride.3
                             + in_c_start;
-                        for c in 0..channels_per_group {
-                            col_tile[local_idx * col_len + col_offset] = x_nhwc[inp_base + c];
-                            col_offset += 1;
-                        }
+                        // rl4seg: one slice copy per kernel position instead of a scalar loop.
+                        let dst = local_idx * col_len + col_offset;
+                        col_tile[dst..dst + channels_per_group]
+                            .copy_from_slice(&x_nhwc[inp_base..inp_base + channels_per_group]);
+                        col_offset += channels_per_group;
                     } else {
-                        // Padding: skip channels_per_group positions (already zero)
+                        // Padding: zeros (written, so a reused buffer needs no clearing).
+                        let dst = local_idx * col_len + col_offset;
+                        col_tile[dst..dst + channels_per_group].fill(T::zeroed());
                         col_offset += channels_per_group;
                     }
                 }
@@ -2038,7 +2064,6 @@ where
                 let (b, t) = (item / tiles, item % tiles);
                 let tile = (t * BACKWARD_TILE, ((t + 1) * BACKWARD_TILE).min(spatial_out));
                 let len = tile.1 - tile.0;
-                col.fill(zero);
                 geo.im2col(&mut col, &x_nhwc, b, g, tile);
                 let g_off = (b * geo.channels_out + g * cout_g) * spatial_out + tile.0;
                 // acc[col_len, cout_g] += col^T[col_len, len] @ grad_tile[len, cout_g]
