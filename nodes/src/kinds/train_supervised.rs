@@ -157,6 +157,16 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         },
         |p| {
             progress.set_position((p.epoch - 1) as u64);
+            // One log line per epoch, so run.log shows the training with the bars off too.
+            if let Some(d) = p.dice {
+                tracing::info!(
+                    "{}: epoch {}/{} loss {:.4} val Dice {d:.3}",
+                    ctx.node_id,
+                    p.epoch,
+                    p.epochs,
+                    p.loss
+                );
+            }
             let dice = p
                 .dice
                 .map(|d| format!(" val Dice {d:.3}"))
