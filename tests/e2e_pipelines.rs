@@ -103,7 +103,10 @@ fn bad_values_and_keys_are_user_errors_that_say_how_to_fix_them() {
     assert!(err.contains("does not exist"), "{err}");
     assert!(!d.join("out").exists(), "nothing half-written");
     // Refused while planning: no node ran, so nothing was trained or cached.
-    assert!(!d.join("cache").exists() || walk(&d.join("cache")).is_empty(), "{err}");
+    assert!(
+        !d.join("cache").exists() || walk(&d.join("cache")).is_empty(),
+        "{err}"
+    );
     let err = user_error(&run(
         d,
         &["plan", "predict", "reward_path=/no/such/reward", "tto=on"],
@@ -118,7 +121,10 @@ fn committed_schemas_are_fresh() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let fresh = tmp.path().join("schemas");
     let fresh_arg = fresh.to_string_lossy().into_owned();
-    ok(&run(tmp.path(), &["schema", "--write", "--dir", &fresh_arg]));
+    ok(&run(
+        tmp.path(),
+        &["schema", "--write", "--dir", &fresh_arg],
+    ));
     let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas");
     let names = |d: &std::path::Path| {
         let mut v: Vec<String> = walk(d)

@@ -18,6 +18,26 @@ struct Case {
     groups: usize,
 }
 
+fn case(
+    x: [usize; 5],
+    cout: usize,
+    kernel: [usize; 3],
+    stride: [usize; 3],
+    padding: [usize; 3],
+    dilation: [usize; 3],
+    groups: usize,
+) -> Case {
+    Case {
+        x,
+        cout,
+        kernel,
+        stride,
+        padding,
+        dilation,
+        groups,
+    }
+}
+
 fn out_size(n: usize, k: usize, s: usize, p: usize, d: usize) -> usize {
     (n + 2 * p - d * (k - 1) - 1) / s + 1
 }
@@ -56,14 +76,15 @@ fn reference(c: &Case, x: &[f64], w: &[f64], r: &[f64]) -> (Vec<f64>, Vec<f64>, 
                                                     - c.padding[i] as isize
                                             },
                                         );
-                                        if pos.iter().zip([id, ih, iw]).any(|(&p, n)| {
-                                            p < 0 || p >= n as isize
-                                        }) {
+                                        if pos
+                                            .iter()
+                                            .zip([id, ih, iw])
+                                            .any(|(&p, n)| p < 0 || p >= n as isize)
+                                        {
                                             continue;
                                         }
                                         let [pd, ph, pw] = pos.map(|p| p as usize);
-                                        let xi = (((b * cin + g * cin_g + ci) * id + pd) * ih
-                                            + ph)
+                                        let xi = (((b * cin + g * cin_g + ci) * id + pd) * ih + ph)
                                             * iw
                                             + pw;
                                         let wi = (((co * cin_g + ci) * kd + a) * kh + e) * kw + f;
@@ -147,67 +168,68 @@ fn check(c: &Case, seed: u64) {
 
 #[test]
 fn conv3d_forward_and_gradients_match_a_direct_reference() {
+    // (input, c_out, kernel, stride, padding, dilation, groups)
     let cases = [
         // The U-Net's input block: no temporal mixing.
-        Case {
-            x: [2, 3, 4, 9, 7],
-            cout: 5,
-            kernel: [1, 3, 3],
-            stride: [1, 1, 1],
-            padding: [0, 1, 1],
-            dilation: [1, 1, 1],
-            groups: 1,
-        },
+        case(
+            [2, 3, 4, 9, 7],
+            5,
+            [1, 3, 3],
+            [1, 1, 1],
+            [0, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
         // Anisotropic down-sampling (time kept).
-        Case {
-            x: [2, 4, 4, 10, 8],
-            cout: 6,
-            kernel: [3, 3, 3],
-            stride: [1, 2, 2],
-            padding: [1, 1, 1],
-            dilation: [1, 1, 1],
-            groups: 1,
-        },
+        case(
+            [2, 4, 4, 10, 8],
+            6,
+            [3, 3, 3],
+            [1, 2, 2],
+            [1, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
         // Isotropic down-sampling, odd sizes.
-        Case {
-            x: [1, 3, 5, 7, 9],
-            cout: 4,
-            kernel: [3, 3, 3],
-            stride: [2, 2, 2],
-            padding: [1, 1, 1],
-            dilation: [1, 1, 1],
-            groups: 1,
-        },
+        case(
+            [1, 3, 5, 7, 9],
+            4,
+            [3, 3, 3],
+            [2, 2, 2],
+            [1, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
         // Output block.
-        Case {
-            x: [2, 6, 3, 5, 4],
-            cout: 3,
-            kernel: [1, 1, 1],
-            stride: [1, 1, 1],
-            padding: [0, 0, 0],
-            dilation: [1, 1, 1],
-            groups: 1,
-        },
-        // Dilation, no padding, groups.
-        Case {
-            x: [2, 4, 6, 8, 8],
-            cout: 6,
-            kernel: [2, 3, 3],
-            stride: [1, 1, 2],
-            padding: [0, 2, 1],
-            dilation: [2, 2, 1],
-            groups: 2,
-        },
+        case(
+            [2, 6, 3, 5, 4],
+            3,
+            [1, 1, 1],
+            [1, 1, 1],
+            [0, 0, 0],
+            [1, 1, 1],
+            1,
+        ),
+        // Dilation, uneven padding per axis, groups.
+        case(
+            [2, 4, 6, 8, 8],
+            6,
+            [2, 3, 3],
+            [1, 1, 2],
+            [0, 2, 1],
+            [2, 2, 1],
+            2,
+        ),
         // More output positions than one 512-position tile.
-        Case {
-            x: [1, 2, 4, 20, 18],
-            cout: 3,
-            kernel: [3, 3, 3],
-            stride: [1, 1, 1],
-            padding: [1, 1, 1],
-            dilation: [1, 1, 1],
-            groups: 1,
-        },
+        case(
+            [1, 2, 4, 20, 18],
+            3,
+            [3, 3, 3],
+            [1, 1, 1],
+            [1, 1, 1],
+            [1, 1, 1],
+            1,
+        ),
     ];
     for (i, case) in cases.iter().enumerate() {
         check(case, i as u64);
