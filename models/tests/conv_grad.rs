@@ -169,67 +169,20 @@ fn check(c: &Case, seed: u64) {
 #[test]
 fn conv3d_forward_and_gradients_match_a_direct_reference() {
     // (input, c_out, kernel, stride, padding, dilation, groups)
+    #[rustfmt::skip]
     let cases = [
         // The U-Net's input block: no temporal mixing.
-        case(
-            [2, 3, 4, 9, 7],
-            5,
-            [1, 3, 3],
-            [1, 1, 1],
-            [0, 1, 1],
-            [1, 1, 1],
-            1,
-        ),
+        case([2, 3, 4, 9, 7], 5, [1, 3, 3], [1, 1, 1], [0, 1, 1], [1, 1, 1], 1),
         // Anisotropic down-sampling (time kept).
-        case(
-            [2, 4, 4, 10, 8],
-            6,
-            [3, 3, 3],
-            [1, 2, 2],
-            [1, 1, 1],
-            [1, 1, 1],
-            1,
-        ),
+        case([2, 4, 4, 10, 8], 6, [3, 3, 3], [1, 2, 2], [1, 1, 1], [1, 1, 1], 1),
         // Isotropic down-sampling, odd sizes.
-        case(
-            [1, 3, 5, 7, 9],
-            4,
-            [3, 3, 3],
-            [2, 2, 2],
-            [1, 1, 1],
-            [1, 1, 1],
-            1,
-        ),
+        case([1, 3, 5, 7, 9], 4, [3, 3, 3], [2, 2, 2], [1, 1, 1], [1, 1, 1], 1),
         // Output block.
-        case(
-            [2, 6, 3, 5, 4],
-            3,
-            [1, 1, 1],
-            [1, 1, 1],
-            [0, 0, 0],
-            [1, 1, 1],
-            1,
-        ),
+        case([2, 6, 3, 5, 4], 3, [1, 1, 1], [1, 1, 1], [0, 0, 0], [1, 1, 1], 1),
         // Dilation, uneven padding per axis, groups.
-        case(
-            [2, 4, 6, 8, 8],
-            6,
-            [2, 3, 3],
-            [1, 1, 2],
-            [0, 2, 1],
-            [2, 2, 1],
-            2,
-        ),
+        case([2, 4, 6, 8, 8], 6, [2, 3, 3], [1, 1, 2], [0, 2, 1], [2, 2, 1], 2),
         // More output positions than one 512-position tile.
-        case(
-            [1, 2, 4, 20, 18],
-            3,
-            [3, 3, 3],
-            [1, 1, 1],
-            [1, 1, 1],
-            [1, 1, 1],
-            1,
-        ),
+        case([1, 2, 4, 20, 18], 3, [3, 3, 3], [1, 1, 1], [1, 1, 1], [1, 1, 1], 1),
     ];
     for (i, case) in cases.iter().enumerate() {
         check(case, i as u64);
