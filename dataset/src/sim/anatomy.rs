@@ -190,6 +190,68 @@ impl Heart {
         }
     }
 
+    /// Angular extent `(lo, hi)` of the end-diastolic epicardium seen from the probe (radians
+    /// from the beam axis, each point widened by `pad_mm`), and its deepest point (mm).
+    fn sector_extent(&self, pad_mm: f64) -> (f64, f64, f64) {
+        const STEPS: usize = 64;
+        let (mut lo, mut hi, mut deepest) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+        for (side, sign) in [(LEFT, -1.0), (RIGHT, 1.0)] {
+            for k in 0..=STEPS {
+                let s = -self.ed.apex_wall
+                    + (self.ed.len + self.ed.apex_wall) * k as f64 / STEPS as f64;
+                let [x, y] = self.world(s, sign * self.ed.outer(&self.lv_profile, side, s));
+                let pad = (pad_mm / x.hypot(y).max(1e-6)).min(1.0).asin();
+                let theta = x.atan2(y);
+                lo = lo.min(theta - pad);
+                hi = hi.max(theta + pad);
+                deepest = deepest.max(y);
+            }
+        }
+        (lo, hi, deepest)
+    }
+
+    /// Frames the LV and myocardium in the sector as a sonographer does: when the end-diastolic
+    /// epicardium (widened by `margin_mm`, the most the heart translates, plus 1 mm) reaches
+    /// beyond `half_angle - 1.5°` of the beam axis, the heart is first moved down the beam while
+    /// it is wider than the usable sector and its base stays 8 mm above the fan's `depth`
+    /// (the apical cap, close to the probe, spans the widest angle), then rotated about the
+    /// probe just enough to bring it inside (centred if it still does not fit). Rotation keeps
+    /// the shape and the heart's tilt relative to the beams it crosses. Without this, a narrow
+    /// sector cuts the wall and the ground truth shows a split myocardium (method.md 6.1).
+    /// Returns the rotation applied (radians) and the depth added (mm).
+    pub fn frame_in_sector(&mut self, half_angle: f64, depth: f64, margin_mm: f64) -> (f64, f64) {
+        let limit = half_angle - 1.5f64.to_radians();
+        let pad = margin_mm + 1.0;
+        let mut lowered = 0.0;
+        loop {
+            let (lo, hi, deepest) = self.sector_extent(pad);
+            if hi - lo <= 2.0 * limit || deepest + pad + 1.0 > depth - 8.0 {
+                break;
+            }
+            self.apex[1] += 1.0;
+            lowered += 1.0;
+        }
+        let (lo, hi, _) = self.sector_extent(pad);
+        let delta = if hi - lo > 2.0 * limit {
+            -0.5 * (hi + lo)
+        } else if hi > limit {
+            limit - hi
+        } else if lo < -limit {
+            -limit - lo
+        } else {
+            0.0
+        };
+        if delta != 0.0 {
+            // Rotating by +delta about the probe increases every point's angle atan2(x, y).
+            let (sin, cos) = delta.sin_cos();
+            let rot = |[x, y]: [f64; 2]| [x * cos + y * sin, -x * sin + y * cos];
+            self.apex = rot(self.apex);
+            self.axis = rot(self.axis);
+            self.normal = rot(self.normal);
+        }
+        (delta, lowered)
+    }
+
     /// Local coordinates `(s, r)` of the image point `[x, y]` (mm) for the heart translated by `shift`.
     pub fn local(&self, [x, y]: [f64; 2], shift: [f64; 2]) -> (f64, f64) {
         let (dx, dy) = (x - shift[0] - self.apex[0], y - shift[1] - self.apex[1]);
@@ -380,5 +442,38 @@ mod tests {
         assert!((s2 - 31.0).abs() < 1e-9, "translation is removed");
         assert!(h.normal[0] > 0.9, "normal points to the image right");
         assert!(h.axis[0] > 0.0, "A4C base lies right of the apex");
+    }
+
+    #[test]
+    fn framing_keeps_the_epicardium_inside_a_narrow_sector_by_lowering_and_rotating() {
+        let half_angle = 30f64.to_radians();
+        let h = heart(View::A4c);
+        let (lo, hi, _) = h.sector_extent(0.0);
+        assert!(
+            hi > half_angle || lo < -half_angle,
+            "the test needs a heart that pokes out"
+        );
+        let mut framed = h.clone();
+        let (_, lowered) = framed.frame_in_sector(half_angle, 170.0, 2.0);
+        let (lo, hi, deepest) = framed.sector_extent(0.0);
+        assert!(lo > -half_angle && hi < half_angle, "{lo} {hi}");
+        assert!(
+            lowered > 0.0 && deepest < 170.0 - 8.0,
+            "{lowered} {deepest}"
+        );
+        // Rigid: the shape is kept.
+        let (a, b) = (framed.world(30.0, 5.0), framed.world(60.0, -5.0));
+        let (c, d) = (h.world(30.0, 5.0), h.world(60.0, -5.0));
+        assert!(((a[0] - b[0]).hypot(a[1] - b[1]) - (c[0] - d[0]).hypot(c[1] - d[1])).abs() < 1e-9);
+        // A heart already inside a wide sector is left alone.
+        let mut wide = framed.clone();
+        assert_eq!(
+            wide.frame_in_sector(45f64.to_radians(), 170.0, 2.0),
+            (0.0, 0.0)
+        );
+        // A fan too shallow to lower the heart: rotated (centred) at best, never below the fan.
+        let mut shallow = h.clone();
+        let (_, lowered) = shallow.frame_in_sector(half_angle, 0.0, 2.0);
+        assert_eq!(lowered, 0.0);
     }
 }

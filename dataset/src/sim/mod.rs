@@ -104,7 +104,12 @@ pub fn simulate_case_with_truth(
         params.probe.sector_deg,
         cfg.pixel_aspect,
     );
-    let heart = anatomy::Heart::new(view, &params.anatomy);
+    let mut heart = anatomy::Heart::new(view, &params.anatomy);
+    heart.frame_in_sector(
+        raster.half_angle,
+        params.probe.depth_mm,
+        params.motion.translation_mm + 0.5 * params.motion.drift_mm,
+    );
     let timeline = motion::Timeline::new(frames, &params.motion, &mut motion_rng);
     let renderer = image::CaseRenderer::new(&raster, &heart, &params, &timeline, &mut field_rng);
     let shape = [frames, cfg.height, cfg.width];

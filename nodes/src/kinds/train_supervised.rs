@@ -1,6 +1,8 @@
 //! `train_supervised`: trains the actor U-Net on a labelled data set (issue #4): random 4-frame
 //! windows of the whole frame, cross-entropy (+ optional soft Dice), Adam, validation Dice each
 //! epoch, best weights kept. Writes a `policy` artifact and a loss-curve PNG + history CSV.
+//! With the optional `init` input it fine-tunes a given policy instead of a fresh Kaiming-
+//! initialised net (the adapt pipeline's oracle starts from the source-pretrained policy).
 
 use std::fmt::Write as _;
 
@@ -21,11 +23,18 @@ pub static INFO: KindInfo = KindInfo {
     name: "train_supervised",
     doc: "supervised training of the segmentation policy on labelled sequences",
     version: 1,
-    inputs: &[Port {
-        name: "data",
-        accepts: &[seqs::SEQUENCES],
-        optional: false,
-    }],
+    inputs: &[
+        Port {
+            name: "data",
+            accepts: &[seqs::SEQUENCES],
+            optional: false,
+        },
+        Port {
+            name: "init",
+            accepts: &[policy::POLICY],
+            optional: true,
+        },
+    ],
     output: policy::POLICY,
     cacheable: true,
 };
@@ -135,7 +144,22 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let (train_set, val_set) = (as_labelled(&train_pp), as_labelled(&val_pp));
 
     let arch = cfg.model.clone().with_io(1, echo::NUM_CLASSES);
-    let net = arch.init_seeded(&device, ctx.seed).map_err(model_err)?;
+    let net = match ctx.inputs.get("init") {
+        None => arch.init_seeded(&device, ctx.seed).map_err(model_err)?,
+        Some(dir) => {
+            let start = policy::load(dir, &device)?.actor;
+            if start.config() != &arch {
+                return Err(NodeError::user(format!(
+                    "{}: the `init` policy ({}) is not the configured model; fine-tuning needs \
+                     the same architecture: set this node's `model` to the one the init policy \
+                     was trained with",
+                    ctx.node_id,
+                    dir.display()
+                )));
+            }
+            start
+        }
+    };
     let epochs = cfg.train.epochs as u64;
     let progress = bar(ctx, epochs, "epochs");
     let outcome = train_supervised(
