@@ -216,8 +216,6 @@ fn wait_for(what: &str, mut ok: impl FnMut() -> bool) {
 }
 
 #[test]
-#[ignore = "the time-limit requeue step failed under load in session 2 (restarted job exits 1 after \
-            requeue); run with `cargo nextest run --run-ignored all -E 'test(real_slurm)'` while fixing it"]
 fn pipelines_and_sweeps_run_on_a_real_slurm_like_locally() {
     let _cluster = match Cluster::up() {
         Ok(c) => c,
