@@ -6,9 +6,10 @@
 //! min-max normalisation during rollouts; best weights by validation reward. Writes a `policy`
 //! artifact (actor + critic) and the training history with a plot.
 //!
-//! Coefficient schedule: `auto_iteration` uses the local loop's `entropy = 0.3 / (2i)`,
-//! `divergence = 0.1 / (2i)` at iteration i (method.md 8); `constant` keeps the configured ones
-//! (the SLURM loop's behaviour).
+//! Coefficient schedule: `auto_iteration` divides the configured entropy and divergence
+//! coefficients by the iteration i, the local loop's `entropy = 0.3 / (2i)`, `divergence =
+//! 0.1 / (2i)` (method.md 8) when they are set to the original's 0.15 and 0.05; `constant`
+//! keeps the configured ones (the SLURM loop's behaviour).
 
 use std::fmt::Write as _;
 
@@ -69,7 +70,8 @@ pub static INFO: KindInfo = KindInfo {
 pub enum Schedule {
     /// The configured coefficients at every iteration.
     Constant,
-    /// `entropy = 0.3 / (2i)`, `divergence = 0.1 / (2i)` (method.md 8, local auto_iteration).
+    /// The configured coefficients divided by the iteration i: with 0.15 and 0.05, the local
+    /// auto_iteration loop's `entropy = 0.3 / (2i)`, `divergence = 0.1 / (2i)` (method.md 8).
     AutoIteration,
 }
 
@@ -128,8 +130,8 @@ pub fn scheduled(cfg: &Config, iteration: Option<u32>) -> PpoConfig {
     let mut ppo = cfg.ppo.clone();
     if let (Schedule::AutoIteration, Some(i)) = (cfg.schedule, iteration) {
         let i = f64::from(i.max(1));
-        ppo.entropy_coeff = 0.3 / (2.0 * i);
-        ppo.divergence_coeff = 0.1 / (2.0 * i);
+        ppo.entropy_coeff = cfg.ppo.entropy_coeff / i;
+        ppo.divergence_coeff = cfg.ppo.divergence_coeff / i;
     }
     ppo
 }
@@ -282,4 +284,47 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         m.insert("initial_val_reward".into(), v);
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(schedule: Schedule, entropy: f64, divergence: f64) -> Config {
+        let mut c: Config = toml::from_str("").expect("every field has a default");
+        c.schedule = schedule;
+        c.ppo.entropy_coeff = entropy;
+        c.ppo.divergence_coeff = divergence;
+        c
+    }
+
+    #[test]
+    fn auto_iteration_with_the_original_coefficients_is_its_table() {
+        // method.md 8: 0.15/0.05, 0.075/0.025, 0.05/0.0167, 0.0375/0.0125.
+        let c = config(Schedule::AutoIteration, 0.15, 0.05);
+        let table = [
+            (1, 0.15, 0.05),
+            (2, 0.075, 0.025),
+            (3, 0.05, 0.05 / 3.0),
+            (4, 0.0375, 0.0125),
+        ];
+        for (i, entropy, divergence) in table {
+            let p = scheduled(&c, Some(i));
+            assert!(
+                (p.entropy_coeff - entropy).abs() < 1e-12,
+                "{i}: {}",
+                p.entropy_coeff
+            );
+            assert!(
+                (p.divergence_coeff - divergence).abs() < 1e-12,
+                "{i}: {}",
+                p.divergence_coeff
+            );
+        }
+        // Outside a loop, or with the constant schedule, the configured values are kept.
+        assert_eq!(scheduled(&c, None).entropy_coeff, 0.15);
+        let k = config(Schedule::Constant, 0.01, 0.05);
+        assert_eq!(scheduled(&k, Some(3)).entropy_coeff, 0.01);
+        assert_eq!(scheduled(&k, Some(3)).divergence_coeff, 0.05);
+    }
 }
