@@ -192,3 +192,60 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+/// `train_supervised` with an `init` policy fine-tunes it; a policy of another architecture is a
+/// user error naming the node and the input.
+#[test]
+fn train_supervised_fine_tunes_an_init_policy_of_the_same_architecture_only() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    std::fs::write(
+        d.join("finetune.toml"),
+        r#"
+[defaults]
+"data@source" = "source"
+model = "tiny"
+
+[nodes]
+source = "${source}"
+
+[nodes.base]
+kind = "train_supervised"
+inputs = { data = "source" }
+model = "${model}"
+train = { epochs = 1, batch_size = 1, steps_per_epoch = 2 }
+
+[nodes.tuned]
+kind = "train_supervised"
+inputs = { data = "source", init = "base" }
+train = { epochs = 1, batch_size = 1, steps_per_epoch = 2, lr = 1e-4 }
+
+[nodes.tuned.model]           # configs/model/tiny.toml, written out so a test can change it
+channels = [8, 16, 32]
+kernels = [[1, 3, 3], [3, 3, 3], [3, 3, 3]]
+strides = [[1, 1, 1], [1, 2, 2], [2, 2, 2]]
+negative_slope = 0.01
+norm_epsilon = 1e-5
+
+[source]
+cases = 4
+frames = [8, 8]
+height = 32
+width = 32
+"#,
+    )
+    .expect("write pipeline");
+    let common = ["run", "finetune.toml", "runtime.progress=never"];
+    let out = run(d, &common);
+    ok(&out);
+    let log = std::fs::read_to_string(run_dir(d, &out).join("run.log")).expect("run.log");
+    assert!(log.contains("✓ tuned"), "{log}");
+
+    let mut other = common.to_vec();
+    other.push("nodes.tuned.model.channels=[4,8,16]");
+    let err = user_error(&run(d, &other));
+    assert!(
+        err.contains("tuned") && err.contains("`init` policy") && err.contains("same architecture"),
+        "{err}"
+    );
+}
