@@ -1,5 +1,6 @@
-//! Which anatomical criteria (method.md 6.1) fail, frame by frame, in an artifact's `pred` and
-//! `label` volumes: a diagnostic for "the Dice is high but the sequence is invalid".
+//! Which anatomical criteria (method.md 6.1) fail, frame by frame, and which temporal attributes
+//! (method.md 6.2) flag each sequence, in an artifact's `pred` and `label` volumes: a diagnostic
+//! for "the Dice is high but the sequence is invalid".
 //!
 //! `cargo run -p dataset --example validity_breakdown -- <artifact.h5> [dataset ...]`
 //! (default datasets: `pred label`).
@@ -9,6 +10,7 @@ use std::path::Path;
 
 use dataset::h5::ArtifactReader;
 use echo::metrics::anatomical::check_frame;
+use echo::metrics::check_temporal_validity;
 use ndarray::{Array3, Ix3};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -25,11 +27,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for name in names {
         let (mut frames, mut valid) = (0usize, 0usize);
         let mut failures: BTreeMap<String, usize> = BTreeMap::new();
+        let (mut seqs, mut temporal_valid) = (0usize, 0usize);
+        let mut flagged_by: BTreeMap<String, (usize, usize)> = BTreeMap::new();
         for id in reader.case_ids()? {
             if !reader.has(&id, name) {
                 continue;
             }
             let vol: Array3<u8> = reader.get_u8(&id, name)?.into_dimensionality::<Ix3>()?;
+            let spacing = reader.case_attr_f64s(&id, "spacing")?;
+            let t = check_temporal_validity(&vol.view(), [spacing[1], spacing[2]])?;
+            seqs += 1;
+            temporal_valid += usize::from(t.valid);
+            for a in &t.attributes {
+                let e = flagged_by.entry(format!("{:?}", a.attribute)).or_default();
+                e.0 += usize::from(!a.flagged.is_empty());
+                e.1 += a.flagged.len();
+            }
             for frame in vol.outer_iter() {
                 let v = check_frame(&frame);
                 frames += 1;
@@ -42,6 +55,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{name}: {valid}/{frames} frames valid");
         for (c, n) in failures {
             println!("  {c:32} fails in {n} frames");
+        }
+        println!("{name}: {temporal_valid}/{seqs} sequences temporally valid");
+        for (a, (s, f)) in flagged_by {
+            println!("  {a:32} flags {s} sequences ({f} frames)");
         }
     }
     Ok(())
