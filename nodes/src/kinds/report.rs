@@ -23,7 +23,7 @@ const FILE: &str = "report.json";
 pub static INFO: KindInfo = KindInfo {
     name: "report",
     doc: "append an evaluation to a comparison table (per-iteration history, baselines, oracle) with a plot",
-    version: 1,
+    version: 2,
     inputs: &[
         Port {
             name: "evaluation",
@@ -225,7 +225,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let x_label = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| format!("{i}={}", r.label))
+            .map(|(i, r)| format!("{i}={}", short_label(&r.label)))
             .collect::<Vec<_>>()
             .join("  ");
         let title = if cfg.title.is_empty() {
@@ -246,4 +246,24 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         }
     }
     Ok(m)
+}
+
+/// A row label short enough for the plot's x axis (the table keeps the full one): without a
+/// parenthesised remark, "iteration" as "it".
+fn short_label(label: &str) -> String {
+    let head = label.split(" (").next().unwrap_or(label).trim();
+    head.replace("iteration ", "it ")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn plot_labels_drop_remarks_and_shorten_iterations() {
+        assert_eq!(
+            super::short_label("oracle (target labels, upper bound)"),
+            "oracle"
+        );
+        assert_eq!(super::short_label("iteration 3"), "it 3");
+        assert_eq!(super::short_label("final + TTA/TTO"), "final + TTA/TTO");
+    }
 }
