@@ -16,3 +16,4 @@ pub use error::{Error, Result};
 pub use types::{BG, Case, Geometry, LV, MYO, NUM_CLASSES};
 pub mod corrector;
 pub mod distort;
+pub mod reward;
