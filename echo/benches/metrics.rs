@@ -3,6 +3,9 @@
 //! eroded in places, one glitched frame, a few stray blobs), scored by
 //! `metrics::evaluate_case` after the largest-blob cleanup, plus calibration on a synthetic
 //! confidence map. Prints the median, min and max of several runs, per part and in total.
+//! `evaluate_case` computes each frame's masks, surfaces and base points once for all of its
+//! metrics, while each part alone computes its own, so the total is less than the sum of the
+//! parts.
 //!
 //! Run: `cargo bench -p echo --bench metrics` (single-threaded code; nothing here uses rayon).
 //! The budget is checked on the thread's CPU time per run, which a busy machine inflates much

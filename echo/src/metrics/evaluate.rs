@@ -9,10 +9,11 @@
 use ndarray::{ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::anatomical::{SequenceValidity, check_sequence};
-use super::landmarks::{LandmarkScores, mitral_valve_distance};
-use super::overlap::{DiceScores, HausdorffScores, dice_scores, hausdorff_scores};
-use super::temporal::{TemporalValidity, check_temporal_validity};
+use super::anatomical::{SequenceValidity, check_sequence_of};
+use super::frame::FrameMasks;
+use super::landmarks::{LandmarkScores, mitral_valve_distance_of};
+use super::overlap::{DiceScores, HausdorffScores, dice_scores, hausdorff_scores_of};
+use super::temporal::{Attribute, TemporalValidity, temporal_validity_of};
 use super::{check_same_shape, check_spacing};
 use crate::{Error, Result};
 
@@ -34,6 +35,8 @@ pub struct CaseMetrics {
 }
 
 /// Computes [`CaseMetrics`] for `[T, H, W]` label sequences with pixel spacing `[dy, dx]` (mm).
+/// Each frame's masks, surfaces and base points are computed once and shared by the metrics
+/// (`frame`); the values are those of the metrics' own functions.
 pub fn evaluate_case(
     pred: &ArrayView3<u8>,
     gt: &ArrayView3<u8>,
@@ -45,19 +48,17 @@ pub fn evaluate_case(
         return Err(Error::invalid("evaluate", "the sequence has no frame"));
     }
     let dice = dice_scores(pred, gt)?;
-    let hausdorff = hausdorff_scores(pred, gt, spacing)?;
-    let landmarks = if (spacing[0] - spacing[1]).abs() <= 0.001 {
-        Some(mitral_valve_distance(pred, gt, spacing)?)
-    } else {
-        None
-    };
+    let (p, g) = (FrameMasks::sequence(pred), FrameMasks::sequence(gt));
+    let hausdorff = hausdorff_scores_of(&p, &g, spacing);
+    let isotropic = (spacing[0] - spacing[1]).abs() <= 0.001;
+    let landmarks = isotropic.then(|| mitral_valve_distance_of(&p, &g, spacing));
     Ok(CaseMetrics {
         endo_epi_dice: (dice.lv + dice.epi) / 2.0,
         endo_epi_hd: (hausdorff.lv.hd + hausdorff.epi.hd) / 2.0,
         dice,
         hausdorff,
-        anatomical: check_sequence(pred),
-        temporal: check_temporal_validity(pred, spacing)?,
+        anatomical: check_sequence_of(&p),
+        temporal: temporal_validity_of(&p, spacing, &Attribute::default_threshold),
         landmarks,
     })
 }

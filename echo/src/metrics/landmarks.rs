@@ -8,10 +8,12 @@
 use ndarray::{ArrayView2, ArrayView3, Axis};
 use serde::{Deserialize, Serialize};
 
+use super::Structure;
+use super::frame::FrameMasks;
 use super::signal::{PeakConditions, find_peaks, gaussian_filter1d, reflect_pad};
 use super::{check_same_shape, check_spacing};
-use crate::morph::{Window, dilate_square_flat, find_contours};
-use crate::types::{LV, MYO};
+use crate::morph::find_contours;
+use crate::types::LV;
 use crate::{Error, Result};
 
 /// The two LV base points `[left, right]`, each `[row, col]` (method.md 6.3): LV pixels that
@@ -21,25 +23,28 @@ use crate::{Error, Result};
 /// highest of the lower half, right = the lowest of the upper half). `None` with fewer than two
 /// such pixels.
 pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
-    let win = Window::around_labels(frame, 1, |&v| v == LV)?;
-    // On the window around the LV (margin 1 holds every neighbour of an LV pixel): 3×3
-    // dilations of MYO and of "others" (neither LV nor MYO); outside the image counts as
-    // neither, as SciPy's dilation.
-    let view = win.view(frame);
-    let (vh, vw) = view.dim();
-    let labels: Vec<u8> = view.iter().copied().collect();
-    let myo: Vec<bool> = labels.iter().map(|&v| v == MYO).collect();
-    let others: Vec<bool> = labels.iter().map(|&v| v != LV && v != MYO).collect();
-    let (near_myo, near_others) = (
-        dilate_square_flat(&myo, vh, vw),
-        dilate_square_flat(&others, vh, vw),
-    );
-    let mut pts: Vec<[usize; 2]> = Vec::new();
-    for (i, &v) in labels.iter().enumerate() {
-        if v == LV && near_myo[i] && near_others[i] {
-            pts.push([win.rows.start + i / vw, win.cols.start + i % vw]);
-        }
-    }
+    FrameMasks::of(*frame).base_points()
+}
+
+/// LV pixels 8-adjacent both to MYO and to "others" (neither LV nor MYO), in raster order:
+/// 3×3 dilations on the masks' window, which holds every in-image neighbour of an LV pixel;
+/// outside the image counts as neither, as SciPy's dilation.
+pub(crate) fn base_point_candidates(masks: &FrameMasks) -> Vec<[usize; 2]> {
+    let near_myo = masks.myo.dilate_square();
+    let near_others = masks.epi.not().dilate_square();
+    let [r0, c0] = masks.origin();
+    masks
+        .lv
+        .and(&near_myo)
+        .and(&near_others)
+        .ones()
+        .map(|(r, c)| [r0 + r, c0 + c])
+        .collect()
+}
+
+/// [`lv_base_points`] from the frame's masks.
+pub(crate) fn base_points_of(masks: &FrameMasks) -> Option<[[usize; 2]; 2]> {
+    let pts = base_point_candidates(masks);
     if pts.len() < 2 {
         return None;
     }
@@ -83,9 +88,15 @@ pub fn lv_base_points(frame: &ArrayView2<u8>) -> Option<[[usize; 2]; 2]> {
 /// radius sorted by angle and smoothed (σ = 0.05 · contour length), and the highest radius
 /// peak among those above the centre (angle < 0). `None` without LV or without such a peak.
 pub fn lv_apex(frame: &ArrayView2<u8>) -> Option<[f64; 2]> {
+    apex_of(&FrameMasks::of(*frame))
+}
+
+/// [`lv_apex`] from the frame's masks.
+pub(crate) fn apex_of(masks: &FrameMasks) -> Option<[f64; 2]> {
     // The window around the LV with a one-pixel margin has the same contours (shifted).
-    let win = Window::around_labels(frame, 1, |&v| v == LV)?;
-    let lv = win.view(frame).mapv(|v| v == LV);
+    let (h, w) = masks.frame_dim();
+    let win = masks.bounding_box(Structure::Lv)?.widened(1, h, w);
+    let lv = win.view(masks.frame()).mapv(|v| v == LV);
     let (r0, c0) = (win.rows.start as f64, win.cols.start as f64);
     let contour: Vec<[f64; 2]> = find_contours(&lv.view(), 0.9)
         .into_iter()
@@ -234,24 +245,32 @@ pub fn mitral_valve_distance(
             format!("spacing {spacing:?} is not isotropic; resample to square pixels first"),
         ));
     }
-    let t = gt.len_of(Axis(0));
-    if t == 0 {
+    if gt.len_of(Axis(0)) == 0 {
         return Err(Error::invalid(
             "mitral_valve_distance",
             "the sequence has no frame",
         ));
     }
+    let (p, g) = (FrameMasks::sequence(pred), FrameMasks::sequence(gt));
+    Ok(mitral_valve_distance_of(&p, &g, spacing))
+}
+
+/// [`mitral_valve_distance`] on the frames' masks (same shapes, at least one frame, valid
+/// isotropic spacing).
+pub(crate) fn mitral_valve_distance_of(
+    pred: &[FrameMasks],
+    gt: &[FrameMasks],
+    spacing: [f64; 2],
+) -> LandmarkScores {
+    let t = gt.len();
     let thresholds = [5.0, 7.5];
-    let area: Vec<f64> = gt
-        .axis_iter(Axis(0))
-        .map(|f| f.iter().filter(|&&v| v == LV).count() as f64)
-        .collect();
+    let area: Vec<f64> = gt.iter().map(|f| f.lv.count() as f64).collect();
     let cycles = estimate_num_cycles(&area);
-    let penalty = gt.len_of(Axis(1)) as f64;
+    let penalty = gt.first().map_or(0, |f| f.frame_dim().0) as f64;
     let (mut sum_l, mut sum_r, mut sum_mse, mut failed) = (0.0, 0.0, 0.0, 0usize);
     let mut counts = vec![[0usize; 3]; thresholds.len()];
-    for (p, g) in pred.axis_iter(Axis(0)).zip(gt.axis_iter(Axis(0))) {
-        let points = lv_base_points(&g).zip(lv_base_points(&p));
+    for (p, g) in pred.iter().zip(gt) {
+        let points = g.base_points().zip(p.base_points());
         let Some((gp, pp)) = points else {
             failed += 1;
             sum_l += penalty;
@@ -278,7 +297,7 @@ pub fn mitral_valve_distance(
     }
     let tf = t as f64;
     let per_cycle = |k: usize| k as f64 / cycles as f64;
-    Ok(LandmarkScores {
+    LandmarkScores {
         mae_l: sum_l / tf,
         mae_r: sum_r / tf,
         mae: (sum_l + sum_r) / (2.0 * tf),
@@ -295,5 +314,5 @@ pub fn mitral_valve_distance(
             .collect(),
         cycles,
         failed_frames: failed,
-    })
+    }
 }

@@ -3,7 +3,8 @@
 //! (`anatomical`), temporal validity of a sequence (`temporal`), LV landmarks and the
 //! mitral-valve distance metrics (`landmarks`), uncertainty calibration (`calibration`), 1-D
 //! signal helpers shared by them (`signal`), and everything at once for one case
-//! (`evaluate`).
+//! (`evaluate`, which computes each frame's masks and surfaces once, in `frame`, for all of
+//! them).
 //!
 //! Frames are `[H, W]` = (rows = depth with the apex at the top, cols = lateral), i.e. the
 //! original's `frame.T` (method.md 12.1); sequences are `[T, H, W]`; spacing is `[dy, dx]` in
@@ -13,6 +14,7 @@
 pub mod anatomical;
 pub mod calibration;
 pub mod evaluate;
+mod frame;
 pub mod landmarks;
 pub mod overlap;
 pub mod phantom;

@@ -7,17 +7,52 @@
 //! boundary pixel of another mask is found by looking at a few nearby buckets: exact
 //! nearest-neighbour distances (the values MedPy reads off a distance transform) at a cost that
 //! grows with the boundary length rather than the image area. One surface can be compared with
-//! several others (temporal Hausdorff between neighbouring frames).
+//! several others (temporal Hausdorff between neighbouring frames). Inside the crate a frame's
+//! boundary pixels (`Boundary`, from bit masks) are found once and bucketed on the window of
+//! each comparison; coordinates are taken from that window's corner, so a distance is the same
+//! floating-point value whichever metric asks for it.
 
 use ndarray::ArrayView2;
+
+use crate::morph::Window;
+use crate::morph::bits::BitMask;
 
 /// Side of the buckets, pixels.
 const CELL: usize = 4;
 
+/// Surface pixels of one non-empty mask, `[row, col]` in frame coordinates, in raster order:
+/// what a frame's structure contributes to every distance it takes part in.
+#[derive(Debug, Clone)]
+pub(crate) struct Boundary {
+    pub(super) points: Vec<[u32; 2]>,
+}
+
+impl Boundary {
+    /// Surface of `mask` whose top-left pixel is `origin` in the frame; `None` when empty. The
+    /// pixels just outside the mask's grid count as background, so the grid must hold every
+    /// in-image neighbour of the mask's pixels.
+    pub fn of(mask: &BitMask, origin: [usize; 2]) -> Option<Self> {
+        let points: Vec<[u32; 2]> = mask
+            .boundary()
+            .ones()
+            .map(|(r, c)| [(r + origin[0]) as u32, (c + origin[1]) as u32])
+            .collect();
+        (!points.is_empty()).then_some(Boundary { points })
+    }
+
+    /// The surface of a one-pixel mask.
+    pub fn single(pixel: [usize; 2]) -> Self {
+        Boundary {
+            points: vec![[pixel[0] as u32, pixel[1] as u32]],
+        }
+    }
+}
+
 /// Boundary pixels of one non-empty mask, bucketed for nearest-neighbour queries.
 #[derive(Debug, Clone)]
 pub struct Surface {
-    /// Boundary pixels `[row, col]`, grouped by bucket (row-major bucket order).
+    /// Boundary pixels `[row, col]` relative to the window, grouped by bucket (row-major bucket
+    /// order).
     points: Vec<[u32; 2]>,
     /// The same points in mm (`[row · dy, col · dx]`).
     scaled: Vec<[f64; 2]>,
@@ -32,66 +67,51 @@ impl Surface {
     /// `None` when the mask is empty (MedPy raises there).
     pub fn new(mask: &ArrayView2<bool>, spacing: [f64; 2]) -> Option<Self> {
         let (h, w) = mask.dim();
-        let flat: Vec<bool> = match mask.as_slice() {
-            Some(s) => s.to_vec(),
-            None => mask.iter().copied().collect(),
-        };
-        // Surface: mask pixels with a 4-neighbour outside the mask or the image.
-        let mut boundary: Vec<[u32; 2]> = Vec::new();
-        for r in 0..h {
-            let row = &flat[r * w..(r + 1) * w];
-            for c in 0..w {
-                if !row[c] {
-                    continue;
-                }
-                let inner = r > 0
-                    && r + 1 < h
-                    && c > 0
-                    && c + 1 < w
-                    && row[c - 1]
-                    && row[c + 1]
-                    && flat[(r - 1) * w + c]
-                    && flat[(r + 1) * w + c];
-                if !inner {
-                    boundary.push([r as u32, c as u32]);
-                }
-            }
-        }
-        if boundary.is_empty() {
-            return None;
-        }
+        let boundary = Boundary::of(&BitMask::from_bools(mask), [0, 0])?;
+        Some(Surface::on_window(&boundary, &Window::full(h, w), spacing))
+    }
+
+    /// A boundary bucketed on `window` (which holds it), with coordinates relative to the
+    /// window's corner: surfaces compared with each other must share the window.
+    pub(crate) fn on_window(boundary: &Boundary, window: &Window, spacing: [f64; 2]) -> Self {
+        let (h, w) = (window.rows.len(), window.cols.len());
+        let (r0, c0) = (window.rows.start as u32, window.cols.start as u32);
         let cells = [h.div_ceil(CELL), w.div_ceil(CELL)];
         let bucket = |p: &[u32; 2]| (p[0] as usize / CELL) * cells[1] + p[1] as usize / CELL;
+        let relative = |p: &[u32; 2]| [p[0] - r0, p[1] - c0];
         let mut starts = vec![0usize; cells[0] * cells[1] + 1];
-        for p in &boundary {
-            starts[bucket(p) + 1] += 1;
+        for p in &boundary.points {
+            starts[bucket(&relative(p)) + 1] += 1;
         }
         for b in 0..cells[0] * cells[1] {
             starts[b + 1] += starts[b];
         }
         let mut fill = starts.clone();
-        let mut points = vec![[0u32; 2]; boundary.len()];
-        for p in &boundary {
-            let b = bucket(p);
-            points[fill[b]] = *p;
+        let mut points = vec![[0u32; 2]; boundary.points.len()];
+        for p in &boundary.points {
+            let q = relative(p);
+            let b = bucket(&q);
+            points[fill[b]] = q;
             fill[b] += 1;
         }
         let scaled = points
             .iter()
             .map(|p| [f64::from(p[0]) * spacing[0], f64::from(p[1]) * spacing[1]])
             .collect();
-        Some(Surface {
+        Surface {
             points,
             scaled,
             starts,
             cells,
             spacing,
-        })
+        }
     }
 
     /// Squared distance (mm²) from pixel `q` to the nearest boundary pixel: buckets are visited
-    /// in rings of growing Chebyshev radius until no unvisited bucket can be closer.
-    fn nearest_sq(&self, q: [u32; 2]) -> f64 {
+    /// in rings of growing Chebyshev radius until no unvisited bucket can be closer. Returns
+    /// early, with a value ≤ `enough`, once some pixel is that close (for a maximum of nearest
+    /// distances, a pixel that close cannot matter; `-1` never stops early).
+    fn nearest_sq(&self, q: [u32; 2], enough: f64) -> f64 {
         let [dy, dx] = self.spacing;
         let (qr, qc) = (
             (q[0] as usize / CELL) as isize,
@@ -122,6 +142,9 @@ impl Surface {
                         scan(br, qc + k, &mut best);
                     }
                 }
+                if best <= enough {
+                    return best;
+                }
             }
             // Every pixel of a bucket in ring k + 1 is at least k·CELL + 1 pixels away along a
             // row or a column.
@@ -136,18 +159,30 @@ impl Surface {
     /// Squared distances from each of `self`'s boundary pixels to `other`'s boundary (both on
     /// the same grid).
     fn sq_distances_to<'a>(&'a self, other: &'a Surface) -> impl Iterator<Item = f64> + 'a {
-        self.points.iter().map(move |&q| other.nearest_sq(q))
+        self.points.iter().map(move |&q| other.nearest_sq(q, -1.0))
+    }
+
+    /// The larger of `floor` and the largest squared distance from `self`'s boundary to
+    /// `other`'s, skipping the search for pixels that cannot raise it.
+    fn directed_sq(&self, other: &Surface, floor: f64) -> f64 {
+        let mut max = floor;
+        for &q in &self.points {
+            let d = other.nearest_sq(q, max);
+            if d > max {
+                max = d;
+            }
+        }
+        max
     }
 
     /// Largest distance from `self`'s boundary to `other`'s (directed Hausdorff), in mm.
     pub fn directed_hausdorff(&self, other: &Surface) -> f64 {
-        self.sq_distances_to(other).fold(0.0, f64::max).sqrt()
+        self.directed_sq(other, 0.0).sqrt()
     }
 
     /// Symmetric Hausdorff distance (MedPy `hd`), in mm.
     pub fn hausdorff(&self, other: &Surface) -> f64 {
-        self.directed_hausdorff(other)
-            .max(other.directed_hausdorff(self))
+        other.directed_sq(self, self.directed_sq(other, 0.0)).sqrt()
     }
 
     /// 95th percentile of the pooled surface distances in both directions (MedPy `hd95`), in mm.

@@ -15,15 +15,14 @@
 //! flags it, contrary to its intent; we flag every interior frame there too. An all-zero
 //! signal (e.g. no LV anywhere) normalises to NaN and flags nothing, as in the original.
 
-use ndarray::{Array2, ArrayView3, Axis};
+use ndarray::ArrayView3;
 use serde::{Deserialize, Serialize};
 
-use super::landmarks::{base_width, length, lv_apex, lv_base_points};
+use super::frame::FrameMasks;
+use super::landmarks::{apex_of, base_width, length};
 use super::surface::Surface;
 use super::{Structure, check_spacing};
 use crate::Result;
-use crate::morph::Window;
-use crate::types::{LV, MYO};
 
 /// The eight attribute signals of method.md 6.2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -130,49 +129,31 @@ fn alternating(n: usize) -> Vec<f64> {
     (0..n).map(|i| if i % 2 == 0 { 1.0 } else { 0.0 }).collect()
 }
 
-/// Per-frame signal of a measured attribute; `None` when it fails on any frame. `base` holds the
-/// LV base points of every frame (shared by the width and the length).
-fn measure(
-    seq: &ArrayView3<u8>,
-    attribute: Attribute,
-    spacing: [f64; 2],
-    base: &[Option<[[usize; 2]; 2]>],
-) -> Option<Vec<f64>> {
-    let frames = seq.axis_iter(Axis(0));
+/// Per-frame signal of a measured attribute; `None` when it fails on any frame.
+fn measure(frames: &[FrameMasks], attribute: Attribute, spacing: [f64; 2]) -> Option<Vec<f64>> {
     let area = spacing[0] * spacing[1];
-    let count = |f: &ndarray::ArrayView2<u8>, l: u8| f.iter().filter(|&&v| v == l).count() as f64;
+    let each = frames.iter();
     match attribute {
-        Attribute::LvArea => Some(frames.map(|f| count(&f, LV) * area).collect()),
-        Attribute::MyoArea => Some(frames.map(|f| count(&f, MYO) * area).collect()),
-        Attribute::EpiCenterX => Some(frames.map(|f| centre_of_mass(&f)[0]).collect()),
-        Attribute::EpiCenterY => Some(frames.map(|f| centre_of_mass(&f)[1]).collect()),
-        Attribute::LvBaseWidth => base
-            .iter()
-            .map(|p| p.map(|p| base_width(p, spacing)))
+        Attribute::LvArea => Some(each.map(|f| f.lv.count() as f64 * area).collect()),
+        Attribute::MyoArea => Some(each.map(|f| f.myo.count() as f64 * area).collect()),
+        Attribute::EpiCenterX => Some(each.map(|f| centre_of_mass(f)[0]).collect()),
+        Attribute::EpiCenterY => Some(each.map(|f| centre_of_mass(f)[1]).collect()),
+        Attribute::LvBaseWidth => each
+            .map(|f| f.base_points().map(|p| base_width(p, spacing)))
             .collect(),
-        Attribute::LvLength => frames
-            .zip(base)
-            .map(|(f, p)| Some(length((*p)?, lv_apex(&f)?, spacing)))
+        Attribute::LvLength => each
+            .map(|f| Some(length(f.base_points()?, apex_of(f)?, spacing)))
             .collect(),
-        Attribute::HdFramesMyo => temporal_hausdorff(seq, Structure::Myo, spacing),
-        Attribute::HdFramesEpi => temporal_hausdorff(seq, Structure::Epi, spacing),
+        Attribute::HdFramesMyo => temporal_hausdorff_of(frames, Structure::Myo, spacing),
+        Attribute::HdFramesEpi => temporal_hausdorff_of(frames, Structure::Epi, spacing),
     }
 }
 
 /// Centre of mass `[row, col]` of LV ∪ MYO; the image centre `dim / 2` (integer division) when
 /// the frame has no foreground, as vital does.
-fn centre_of_mass(frame: &ndarray::ArrayView2<u8>) -> [f64; 2] {
-    let (mut sum_r, mut sum_c, mut n) = (0usize, 0usize, 0usize);
-    for (r, row) in frame.rows().into_iter().enumerate() {
-        for (c, &v) in row.iter().enumerate() {
-            if v == LV || v == MYO {
-                sum_r += r;
-                sum_c += c;
-                n += 1;
-            }
-        }
-    }
-    let (h, w) = frame.dim();
+fn centre_of_mass(frame: &FrameMasks) -> [f64; 2] {
+    let (sum_r, sum_c, n) = frame.epi_moments();
+    let (h, w) = frame.frame_dim();
     if n == 0 {
         [(h / 2) as f64, (w / 2) as f64]
     } else {
@@ -187,20 +168,26 @@ pub fn temporal_hausdorff(
     structure: Structure,
     spacing: [f64; 2],
 ) -> Option<Vec<f64>> {
-    let n = seq.len_of(Axis(0));
-    if n == 0 {
+    temporal_hausdorff_of(&FrameMasks::sequence(seq), structure, spacing)
+}
+
+fn temporal_hausdorff_of(
+    frames: &[FrameMasks],
+    structure: Structure,
+    spacing: [f64; 2],
+) -> Option<Vec<f64>> {
+    let n = frames.len();
+    let Some((h, w)) = frames.first().map(FrameMasks::frame_dim) else {
         return Some(Vec::new());
-    }
-    let (h, w) = (seq.len_of(Axis(1)), seq.len_of(Axis(2)));
-    let masks: Vec<Array2<bool>> = seq.axis_iter(Axis(0)).map(|f| structure.mask(&f)).collect();
+    };
     // One window around the structure in every frame keeps the distances exact (morph::window).
-    let win = masks
+    let win = frames
         .iter()
-        .filter_map(|m| Window::around(h, w, 1, |r, c| m[[r, c]]))
+        .filter_map(|f| f.bounding_box(structure).map(|b| b.widened(1, h, w)))
         .reduce(|a, b| a.union(&b))?;
-    let surfaces: Option<Vec<Surface>> = masks
+    let surfaces: Option<Vec<Surface>> = frames
         .iter()
-        .map(|m| Surface::new(&win.view(&m.view()), spacing))
+        .map(|f| Some(Surface::on_window(f.boundary(structure)?, &win, spacing)))
         .collect();
     let surfaces = surfaces?;
     let pair: Vec<f64> = surfaces.windows(2).map(|w| w[0].hausdorff(&w[1])).collect();
@@ -227,13 +214,25 @@ pub fn check_temporal_validity_with(
     threshold: &dyn Fn(Attribute) -> f64,
 ) -> Result<TemporalValidity> {
     check_spacing("temporal validity", spacing)?;
-    let n = seq.len_of(Axis(0));
+    Ok(temporal_validity_of(
+        &FrameMasks::sequence(seq),
+        spacing,
+        threshold,
+    ))
+}
+
+/// [`check_temporal_validity_with`] on the frames' masks (valid spacing).
+pub(crate) fn temporal_validity_of(
+    frames: &[FrameMasks],
+    spacing: [f64; 2],
+    threshold: &dyn Fn(Attribute) -> f64,
+) -> TemporalValidity {
+    let n = frames.len();
     let mut any_flag = vec![false; n];
     let mut attributes = Vec::with_capacity(Attribute::ALL.len());
-    let base: Vec<_> = seq.axis_iter(Axis(0)).map(|f| lv_base_points(&f)).collect();
     for attribute in Attribute::ALL {
         let thr = threshold(attribute);
-        let measured = measure(seq, attribute, spacing, &base);
+        let measured = measure(frames, attribute, spacing);
         let measure_failed = measured.is_none();
         let signal = measured.unwrap_or_else(|| alternating(n));
         let score = if attribute.is_raw() && !measure_failed {
@@ -260,11 +259,11 @@ pub fn check_temporal_validity_with(
     }
     let valid = attributes.iter().all(|a| a.flagged.is_empty());
     let frames_with_errors = any_flag.iter().filter(|&&f| f).count();
-    Ok(TemporalValidity {
+    TemporalValidity {
         attributes,
         valid,
         frames_with_errors,
-    })
+    }
 }
 
 #[cfg(test)]

@@ -83,26 +83,6 @@ fn repeat(
     Array2::from_shape_vec((h, w), out).unwrap_or_else(|_| mask.to_owned())
 }
 
-/// One 3×3 square dilation of a row-major `h × w` mask, outside = background (separable:
-/// rows then columns). For the hot loops of the metrics, which work on flat slices.
-pub fn dilate_square_flat(mask: &[bool], h: usize, w: usize) -> Vec<bool> {
-    let mut rows = vec![false; h * w];
-    for r in 0..h {
-        let (src, dst) = (&mask[r * w..(r + 1) * w], &mut rows[r * w..(r + 1) * w]);
-        for c in 0..w {
-            dst[c] = src[c] || (c > 0 && src[c - 1]) || (c + 1 < w && src[c + 1]);
-        }
-    }
-    let mut out = vec![false; h * w];
-    for r in 0..h {
-        for c in 0..w {
-            let i = r * w + c;
-            out[i] = rows[i] || (r > 0 && rows[i - w]) || (r + 1 < h && rows[i + w]);
-        }
-    }
-    out
-}
-
 /// Binary erosion repeated `iterations` times (0 returns a copy).
 pub fn erode(
     mask: &ArrayView2<bool>,
@@ -159,17 +139,6 @@ mod tests {
             Border::Foreground,
         );
         assert_eq!(skimage, full);
-    }
-
-    #[test]
-    fn flat_dilation_matches_the_array_version() {
-        let m = b(array![[0, 0, 0, 1], [0, 1, 0, 0], [0, 0, 0, 0]]);
-        let flat: Vec<bool> = m.iter().copied().collect();
-        let expected = dilate(&m.view(), StructuringElement::Square, 1, Border::Background);
-        assert_eq!(
-            dilate_square_flat(&flat, 3, 4),
-            expected.iter().copied().collect::<Vec<_>>()
-        );
     }
 
     #[test]

@@ -8,9 +8,11 @@
 //!   4-connected component of the foreground (LV ∪ MYO) and zero the rest. The original
 //!   crashes on an empty frame (method.md 12.14); here an empty frame stays empty.
 
-use ndarray::{Array2, Array3, ArrayView2, ArrayView3, Axis};
+use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ArrayViewMut2, Axis};
 
+use super::bits::BitMask;
 use super::label::{Connectivity, fill_holes, largest_component};
+use super::runs::{Runs, components};
 use crate::types::{LV, MYO};
 
 /// Per-class pass of vital's `PostProcessor2DStructure`: classes are processed in the order
@@ -67,25 +69,40 @@ pub fn clean_sequence(seq: &ArrayView3<u8>) -> Array3<u8> {
 }
 
 /// Keeps the largest 4-connected component of the foreground (labels ≠ 0), zeroing every other
-/// pixel (SciPy `label` default structure, as the original's `clean_blobs`). An empty frame is
+/// pixel (SciPy `label` default structure, as the original's `clean_blobs`; ties go to the
+/// component whose first pixel comes first in raster order, like `np.argmax`). An empty frame is
 /// returned unchanged instead of crashing (method.md 12.14).
 pub fn keep_largest_foreground(frame: &ArrayView2<u8>) -> Array2<u8> {
-    let fg = frame.mapv(|v| v != 0);
-    let keep = largest_component(&fg.view(), Connectivity::Four);
-    let mut out = frame.to_owned();
-    out.zip_mut_with(&keep, |o, &k| {
-        if !k {
-            *o = 0;
+    let mut out = Array2::zeros(frame.dim());
+    copy_largest_foreground(frame, out.view_mut());
+    out
+}
+
+/// Copies the largest foreground component of `src` into `dst` (same shape, all zero).
+fn copy_largest_foreground(src: &ArrayView2<u8>, mut dst: ArrayViewMut2<u8>) {
+    let runs = Runs::of(&BitMask::equal_to(src, 0).not());
+    let comps = components(&runs, false);
+    let largest = (0..comps.sizes.len()).reduce(|best, k| {
+        if comps.sizes[k] > comps.sizes[best] {
+            k
+        } else {
+            best
         }
     });
-    out
+    let Some(largest) = largest else { return };
+    for i in (0..runs.len()).filter(|&i| comps.id[i] == largest) {
+        let r = runs.row[i];
+        for c in runs.start[i]..runs.end[i] {
+            dst[[r, c]] = src[[r, c]];
+        }
+    }
 }
 
 /// [`keep_largest_foreground`] on every frame of a `[T, H, W]` sequence.
 pub fn keep_largest_foreground_sequence(seq: &ArrayView3<u8>) -> Array3<u8> {
-    let mut out = seq.to_owned();
-    for (mut dst, src) in out.axis_iter_mut(Axis(0)).zip(seq.axis_iter(Axis(0))) {
-        dst.assign(&keep_largest_foreground(&src));
+    let mut out = Array3::zeros(seq.dim());
+    for (dst, src) in out.axis_iter_mut(Axis(0)).zip(seq.axis_iter(Axis(0))) {
+        copy_largest_foreground(&src, dst);
     }
     out
 }
@@ -94,6 +111,22 @@ pub fn keep_largest_foreground_sequence(seq: &ArrayView3<u8>) -> Array3<u8> {
 mod tests {
     use super::*;
     use ndarray::{Array3, array};
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn largest_foreground_matches_flood_fill_labelling(
+            h in 1usize..12, w in 1usize..12,
+            labels in proptest::collection::vec(prop_oneof![Just(0u8), Just(0), 1u8..4], 144),
+        ) {
+            let frame = Array2::from_shape_fn((h, w), |(r, c)| labels[r * 12 + c]);
+            // The straightforward version: flood-fill labels, largest (first on ties), mask.
+            let keep = largest_component(&frame.mapv(|v| v != 0).view(), Connectivity::Four);
+            let mut expected = frame.clone();
+            expected.zip_mut_with(&keep, |o, &k| if !k { *o = 0 });
+            prop_assert_eq!(keep_largest_foreground(&frame.view()), expected);
+        }
+    }
 
     #[test]
     fn clean_frame_keeps_biggest_blob_per_class_and_fills_holes() {

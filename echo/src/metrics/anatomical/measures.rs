@@ -1,68 +1,75 @@
 //! The measures behind each anatomical criterion (vital's `Segmentation2DMetrics` as the
-//! fork configures it, method.md 6.1), on row-major boolean masks of one frame. Components are
-//! labelled over horizontal runs (`runs`), which keeps a whole frame to a few passes over its
-//! pixels.
+//! fork configures it, method.md 6.1), on bit-packed masks of one frame. Components are
+//! labelled over horizontal runs (`morph::runs`), which keeps a whole frame to a few passes over
+//! its words.
 
 use ndarray::ArrayView2;
 
 use super::AnatomicalMetrics;
-use super::runs::{Runs, components};
 use super::thickness::{erosions_before_split, max_inner_sq_distance};
-use crate::morph::{Window, dilate_square_flat};
+use crate::metrics::frame::FrameMasks;
+use crate::morph::bits::BitMask;
+use crate::morph::runs::{Runs, components};
 use crate::types::{BG, LV, MYO};
+
+/// vital's negligible blob size for an `h × w` frame: `h·w / 2^14` pixels.
+fn small_size(h: usize, w: usize) -> f64 {
+    (h * w) as f64 / 16384.0
+}
 
 /// Measures every criterion of method.md 6.1 on one frame. When LV ∪ MYO stays off the image
 /// border the work is done on its window with a one-pixel margin, which gives the same values
 /// as the whole frame (see `morph::window`; a property test checks it).
 pub fn measure_frame(frame: &ArrayView2<u8>) -> AnatomicalMetrics {
-    let (h, w) = frame.dim();
-    let small = (h * w) as f64 / 16384.0;
-    match Window::around_labels(frame, 0, |&v| v == LV || v == MYO) {
-        Some(win) if win.is_interior(h, w) => measure_in(&win.widened(1, h, w).view(frame), small),
-        _ => measure_in(frame, small),
-    }
+    measure_masks(&FrameMasks::of(*frame))
+}
+
+/// [`measure_frame`] from the frame's masks (on that window).
+pub(crate) fn measure_masks(masks: &FrameMasks) -> AnatomicalMetrics {
+    let (h, w) = masks.frame_dim();
+    let bg = masks.background();
+    measure_bits(&masks.lv, &masks.myo, &masks.epi, &bg, small_size(h, w))
 }
 
 /// [`measure_frame`] on the given pixels without cropping; `small` is vital's negligible blob
 /// size, `rows·cols / 2^14` of the whole frame.
 pub fn measure_in(frame: &ArrayView2<u8>, small: f64) -> AnatomicalMetrics {
-    let (h, w) = frame.dim();
-    let labels: Vec<u8> = frame.iter().copied().collect();
-    let lv: Vec<bool> = labels.iter().map(|&v| v == LV).collect();
-    let myo: Vec<bool> = labels.iter().map(|&v| v == MYO).collect();
-    let epi: Vec<bool> = labels.iter().map(|&v| v == LV || v == MYO).collect();
-    let bg: Vec<bool> = labels.iter().map(|&v| v == BG).collect();
+    let [lv, myo, bg] = BitMask::equal_to_each(frame, [LV, MYO, BG]);
+    measure_bits(&lv, &myo, &lv.or(&myo), &bg, small)
+}
+
+fn measure_bits(
+    lv: &BitMask,
+    myo: &BitMask,
+    epi: &BitMask,
+    bg: &BitMask,
+    small: f64,
+) -> AnatomicalMetrics {
     AnatomicalMetrics {
-        lv_pixels: usize::from(!lv.contains(&true)),
-        holes_in_lv: holes_flat(&lv, h, w),
-        disconnectivity_in_lv: disconnectivity_flat(&lv, h, w),
-        disconnectivity_in_myo: disconnectivity_flat(&myo, h, w),
-        erosion_ratio_before_myo_split: erosion_ratio_flat(&myo, h, w, small),
-        holes_in_epi: holes_flat(&epi, h, w),
-        holes_between_lv_and_myo: holes_between_flat(&lv, &myo, h, w, small),
-        width_ratio_between_lv_and_myo: width_ratio_flat(&lv, &myo, h, w),
-        frontier_ratio_between_lv_and_bg: frontier_ratio_flat(&lv, &bg, h, w),
+        lv_pixels: usize::from(lv.is_empty()),
+        holes_in_lv: holes(lv),
+        disconnectivity_in_lv: disconnectivity(lv),
+        disconnectivity_in_myo: disconnectivity(myo),
+        erosion_ratio_before_myo_split: erosion_ratio(myo, small),
+        holes_in_epi: holes(epi),
+        holes_between_lv_and_myo: holes_between(lv, myo, small),
+        width_ratio_between_lv_and_myo: width_ratio_bits(lv, myo, epi),
+        frontier_ratio_between_lv_and_bg: frontier_ratio_bits(lv, bg),
     }
 }
 
-fn flat(mask: &ArrayView2<bool>) -> (Vec<bool>, usize, usize) {
-    let (h, w) = mask.dim();
-    (mask.iter().copied().collect(), h, w)
-}
-
-fn not(mask: &[bool]) -> Vec<bool> {
-    mask.iter().map(|&v| !v).collect()
+fn bits(mask: &ArrayView2<bool>) -> BitMask {
+    BitMask::from_bools(mask)
 }
 
 /// Pixels not in the structure that cannot reach the border through 8-connected non-structure
 /// pixels (vital pads the complement with a 1-border and labels it with connectivity 2).
 pub fn count_holes(mask: &ArrayView2<bool>) -> usize {
-    let (m, h, w) = flat(mask);
-    holes_flat(&m, h, w)
+    holes(&bits(mask))
 }
 
-fn holes_flat(mask: &[bool], h: usize, w: usize) -> usize {
-    let runs = Runs::of(&not(mask), h, w);
+fn holes(mask: &BitMask) -> usize {
+    let runs = Runs::of(&mask.not());
     let comps = components(&runs, true);
     let mut open = vec![false; comps.sizes.len()];
     for i in 0..runs.len() {
@@ -81,12 +88,11 @@ fn holes_flat(mask: &[bool], h: usize, w: usize) -> usize {
 
 /// Pixels outside the largest 8-connected component.
 pub fn count_disconnectivity(mask: &ArrayView2<bool>) -> usize {
-    let (m, h, w) = flat(mask);
-    disconnectivity_flat(&m, h, w)
+    disconnectivity(&bits(mask))
 }
 
-fn disconnectivity_flat(mask: &[bool], h: usize, w: usize) -> usize {
-    let sizes = components(&Runs::of(mask, h, w), true).sizes;
+fn disconnectivity(mask: &BitMask) -> usize {
+    let sizes = components(&Runs::of(mask), true).sizes;
     sizes.iter().sum::<usize>() - sizes.iter().copied().max().unwrap_or(0)
 }
 
@@ -97,22 +103,22 @@ fn disconnectivity_flat(mask: &[bool], h: usize, w: usize) -> usize {
 /// The original loops forever when erosion stops changing a one-component mask (a structure
 /// filling the image); we stop there and use the count reached.
 pub fn erosion_ratio_before_split(mask: &ArrayView2<bool>, small: f64) -> f64 {
-    let (m, h, w) = flat(mask);
-    erosion_ratio_flat(&m, h, w, small)
+    erosion_ratio(&bits(mask), small)
 }
 
-fn erosion_ratio_flat(mask: &[bool], h: usize, w: usize, small: f64) -> f64 {
-    if !mask.contains(&true) {
+fn erosion_ratio(mask: &BitMask, small: f64) -> f64 {
+    if mask.is_empty() {
         return f64::NAN;
     }
-    let thickness = max_inner_sq_distance(mask, h, w).sqrt();
-    erosions_before_split(mask, h, w, small) as f64 / thickness
+    let thickness = max_inner_sq_distance(mask).sqrt();
+    erosions_before_split(mask, small) as f64 / thickness
 }
 
 /// Components of the complement of `a` (4-connected) other than the one containing pixel
 /// (0, 0), keeping only those that contain no pixel of `b`.
-fn holes_without(a: &[bool], b: &[bool], h: usize, w: usize) -> Vec<bool> {
-    let runs = Runs::of(&not(a), h, w);
+fn holes_without(a: &BitMask, b: &BitMask) -> BitMask {
+    let (h, w) = a.dim();
+    let runs = Runs::of(&a.not());
     let comps = components(&runs, false);
     let outside = if h > 0 && w > 0 {
         runs.at(0, 0).map(|i| comps.id[i])
@@ -121,16 +127,15 @@ fn holes_without(a: &[bool], b: &[bool], h: usize, w: usize) -> Vec<bool> {
     };
     let mut touches_b = vec![false; comps.sizes.len()];
     for i in 0..runs.len() {
-        let base = runs.row[i] * w;
-        if b[base + runs.start[i]..base + runs.end[i]].contains(&true) {
+        if b.any_in(runs.row[i], runs.start[i], runs.end[i]) {
             touches_b[comps.id[i]] = true;
         }
     }
-    let mut out = vec![false; h * w];
+    let mut out = BitMask::new(h, w);
     for i in 0..runs.len() {
         let k = comps.id[i];
         if Some(k) != outside && !touches_b[k] {
-            runs.paint(i, &mut out, true);
+            runs.paint(i, &mut out);
         }
     }
     out
@@ -139,17 +144,14 @@ fn holes_without(a: &[bool], b: &[bool], h: usize, w: usize) -> Vec<bool> {
 /// Pixels in gaps between two structures that should touch (vital
 /// `count_holes_between_regions`), counted only above `small`.
 pub fn count_holes_between(a: &ArrayView2<bool>, b: &ArrayView2<bool>, small: f64) -> usize {
-    let ((fa, h, w), (fb, _, _)) = (flat(a), flat(b));
-    holes_between_flat(&fa, &fb, h, w, small)
+    holes_between(&bits(a), &bits(b), small)
 }
 
-fn holes_between_flat(a: &[bool], b: &[bool], h: usize, w: usize, small: f64) -> usize {
-    let ha = holes_without(a, b, h, w);
-    let hb = holes_without(b, a, h, w);
-    let not_both: Vec<bool> = (0..h * w)
-        .map(|i| !(a[i] || b[i] || ha[i] || hb[i]))
-        .collect();
-    let runs = Runs::of(&not_both, h, w);
+fn holes_between(a: &BitMask, b: &BitMask, small: f64) -> usize {
+    let (h, w) = a.dim();
+    let (ha, hb) = (holes_without(a, b), holes_without(b, a));
+    let not_both = a.or(b).or(&ha).or(&hb).not();
+    let runs = Runs::of(&not_both);
     let comps = components(&runs, false);
     let outside = if h > 0 && w > 0 {
         runs.at(0, 0).map(|i| comps.id[i])
@@ -169,14 +171,15 @@ fn holes_between_flat(a: &[bool], b: &[bool], h: usize, w: usize, small: f64) ->
 /// At the row of the centre of mass of LV ∪ MYO (truncated), LV pixels / MYO pixels in that
 /// row; NaN when either is 0 or both structures are missing.
 pub fn width_ratio(lv: &ArrayView2<bool>, myo: &ArrayView2<bool>) -> f64 {
-    let ((fl, h, w), (fm, _, _)) = (flat(lv), flat(myo));
-    width_ratio_flat(&fl, &fm, h, w)
+    let (l, m) = (bits(lv), bits(myo));
+    width_ratio_bits(&l, &m, &l.or(&m))
 }
 
-fn width_ratio_flat(lv: &[bool], myo: &[bool], h: usize, w: usize) -> f64 {
+/// `epi` is `lv ∪ myo`.
+fn width_ratio_bits(lv: &BitMask, myo: &BitMask, epi: &BitMask) -> f64 {
     let (mut sum_r, mut n) = (0usize, 0usize);
-    for r in 0..h {
-        let k = (r * w..(r + 1) * w).filter(|&i| lv[i] || myo[i]).count();
+    for r in 0..epi.dim().0 {
+        let k = epi.count_row(r);
         sum_r += r * k;
         n += k;
     }
@@ -184,8 +187,7 @@ fn width_ratio_flat(lv: &[bool], myo: &[bool], h: usize, w: usize) -> f64 {
         return f64::NAN;
     }
     let row = (sum_r as f64 / n as f64) as usize;
-    let count = |m: &[bool]| m[row * w..(row + 1) * w].iter().filter(|&&v| v).count();
-    let (lv_w, myo_w) = (count(lv), count(myo));
+    let (lv_w, myo_w) = (lv.count_row(row), myo.count_row(row));
     if lv_w == 0 || myo_w == 0 {
         f64::NAN
     } else {
@@ -196,29 +198,17 @@ fn width_ratio_flat(lv: &[bool], myo: &[bool], h: usize, w: usize) -> f64 {
 /// LV pixels touching background (background dilated 3×3; a count of 1 counts as 0) divided by
 /// the LV bounding-box width in columns; 0 without LV.
 pub fn frontier_ratio(lv: &ArrayView2<bool>, bg: &ArrayView2<bool>) -> f64 {
-    let ((fl, h, w), (fb, _, _)) = (flat(lv), flat(bg));
-    frontier_ratio_flat(&fl, &fb, h, w)
+    frontier_ratio_bits(&bits(lv), &bits(bg))
 }
 
-fn frontier_ratio_flat(lv: &[bool], bg: &[bool], h: usize, w: usize) -> f64 {
+fn frontier_ratio_bits(lv: &BitMask, bg: &BitMask) -> f64 {
     // Background dilated 3×3 (outside the image counts as nothing: scikit-image reflects).
-    let near_bg = dilate_square_flat(bg, h, w);
-    let (mut min_c, mut max_c, mut touching) = (usize::MAX, 0usize, 0usize);
-    for r in 0..h {
-        for c in 0..w {
-            let i = r * w + c;
-            if lv[i] {
-                min_c = min_c.min(c);
-                max_c = max_c.max(c);
-                touching += usize::from(near_bg[i]);
-            }
-        }
-    }
-    if min_c == usize::MAX {
+    let touching = lv.and(&bg.dilate_square()).count();
+    let Some(lv_box) = lv.bounding_box() else {
         return 0.0;
-    }
+    };
     let touching = if touching > 1 { touching } else { 0 };
-    touching as f64 / (max_c + 1 - min_c) as f64
+    touching as f64 / lv_box.cols.len() as f64
 }
 
 #[cfg(test)]

@@ -6,11 +6,12 @@
 //! thresholds, or nonzero when it has no thresholds. None of them depends on the pixel
 //! spacing. `small = rows·cols / 2^14` pixels is vital's size of negligible blobs.
 
-use ndarray::{ArrayView2, ArrayView3, Axis};
+use ndarray::{ArrayView2, ArrayView3};
 use serde::{Deserialize, Serialize};
 
+use super::frame::FrameMasks;
+
 mod measures;
-mod runs;
 mod thickness;
 
 pub use measures::{
@@ -125,7 +126,11 @@ pub fn check_frame(frame: &ArrayView2<u8>) -> FrameValidity {
 
 /// Anatomical validity of one frame with explicit thresholds.
 pub fn check_frame_with(frame: &ArrayView2<u8>, thresholds: &Thresholds) -> FrameValidity {
-    let metrics = measure_frame(frame);
+    judge(measure_frame(frame), thresholds)
+}
+
+/// The criteria that `metrics` fail.
+fn judge(metrics: AnatomicalMetrics, thresholds: &Thresholds) -> FrameValidity {
     let m = &metrics;
     let mut failed = Vec::new();
     let mut nonzero = |v: usize, c: Criterion| {
@@ -168,5 +173,14 @@ pub fn check_frame_with(frame: &ArrayView2<u8>, thresholds: &Thresholds) -> Fram
 
 /// [`check_frame`] on every frame of a `[T, H, W]` sequence, with the summary.
 pub fn check_sequence(seq: &ArrayView3<u8>) -> SequenceValidity {
-    SequenceValidity::from_frames(seq.axis_iter(Axis(0)).map(|f| check_frame(&f)).collect())
+    check_sequence_of(&FrameMasks::sequence(seq))
+}
+
+/// [`check_sequence`] on the frames' masks.
+pub(crate) fn check_sequence_of(frames: &[FrameMasks]) -> SequenceValidity {
+    let thresholds = Thresholds::default();
+    let each = frames
+        .iter()
+        .map(|f| judge(measures::measure_masks(f), &thresholds));
+    SequenceValidity::from_frames(each.collect())
 }
