@@ -1,6 +1,6 @@
 //! HDF5 artifacts: round trip of cases, extra datasets, attributes, tables and blobs; frame
-//! reads; chunk layout; and clear errors on files that are not ours, truncated, of the wrong kind
-//! or newer than this build.
+//! reads; chunk layout; the same bytes for the same content; and clear errors on files that are
+//! not ours, truncated, of the wrong kind or newer than this build.
 
 use std::path::Path;
 
@@ -95,6 +95,29 @@ fn round_trip_keeps_everything() {
     let mut names = r.dataset_names("p001").expect("names");
     names.sort();
     assert_eq!(names, vec!["image", "label", "pred", "probs"]);
+}
+
+/// design.md, Determinism: HDF5 stores creation and modification times (seconds) in every
+/// group unless told not to, so two writes a second apart would differ in their bytes.
+#[test]
+fn the_same_content_written_twice_gives_the_same_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (dir.path().join("a.h5"), dir.path().join("b.h5"));
+    write_sample(&a);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    write_sample(&b);
+    let (a, b) = (
+        std::fs::read(&a).expect("read a"),
+        std::fs::read(&b).expect("read b"),
+    );
+    let differ = a.iter().zip(&b).filter(|(x, y)| x != y).count();
+    assert!(
+        a.len() == b.len() && differ == 0,
+        "{differ} of {} bytes differ (lengths {} and {})",
+        a.len(),
+        a.len(),
+        b.len()
+    );
 }
 
 #[test]

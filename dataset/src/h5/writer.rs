@@ -1,6 +1,7 @@
 //! Writing an artifact: [`ArtifactWriter`] creates a temporary file beside the target, fills it
 //! case by case, and renames it into place in [`ArtifactWriter::finish`]; dropped unfinished, it
-//! deletes the temporary file.
+//! deletes the temporary file. No object records its creation or modification time (HDF5 does
+//! for groups by default), so the same content gives the same bytes (design.md, Determinism).
 
 use std::path::{Path, PathBuf};
 
@@ -29,13 +30,17 @@ impl ArtifactWriter {
         node_config_toml: &str,
     ) -> Result<Self> {
         let tmp = temp_path(path);
-        let file = hdf5::File::create(&tmp).map_err(|e| {
-            h5_error(
-                path,
-                "cannot create the HDF5 artifact (is the folder writable?)",
-                e,
-            )
-        })?;
+        // The root group takes its (no) times from the file creation list.
+        let file = hdf5::File::with_options()
+            .with_fcpl(|p| p.obj_track_times(false))
+            .create(&tmp)
+            .map_err(|e| {
+                h5_error(
+                    path,
+                    "cannot create the HDF5 artifact (is the folder writable?)",
+                    e,
+                )
+            })?;
         let writer = ArtifactWriter {
             file: Some(file),
             path: path.to_path_buf(),
@@ -79,14 +84,13 @@ impl ArtifactWriter {
         let file = self.file()?;
         let top_group = match file.group(top) {
             Ok(g) => g,
-            Err(_) => file
-                .create_group(top)
-                .map_err(|e| self.err(&format!("cannot create /{top}"), e))?,
+            Err(_) => {
+                new_group(file, top).map_err(|e| self.err(&format!("cannot create /{top}"), e))?
+            }
         };
         match top_group.group(name) {
             Ok(g) => Ok(g),
-            Err(_) => top_group
-                .create_group(name)
+            Err(_) => new_group(&top_group, name)
                 .map_err(|e| self.err(&format!("cannot create /{top}/{name}"), e)),
         }
     }
@@ -271,9 +275,7 @@ impl ArtifactWriter {
         let file = self.file()?;
         let blobs = match file.group(BLOBS) {
             Ok(g) => g,
-            Err(_) => file
-                .create_group(BLOBS)
-                .map_err(|e| self.err("cannot create /blobs", e))?,
+            Err(_) => new_group(file, BLOBS).map_err(|e| self.err("cannot create /blobs", e))?,
         };
         let data = Array1::from(bytes.to_vec());
         let mut builder = blobs.new_dataset_builder().with_data(&data);
@@ -363,6 +365,16 @@ fn write_attr_array<T: hdf5::H5Type>(
     replace_attr(loc, name)?;
     loc.new_attr_builder().with_data(values).create(name)?;
     Ok(())
+}
+
+/// The group `parent/name`, without the creation and modification times HDF5 stores in a
+/// group by default: they would make two writes of the same content differ. (Datasets record
+/// none: hdf5-metno's dataset builder turns them off, as h5py does.)
+fn new_group(parent: &hdf5::Group, name: &str) -> hdf5::Result<hdf5::Group> {
+    parent
+        .create_group_builder()
+        .obj_track_times(false)
+        .create(name)
 }
 
 /// `<dir>/.<name>.<pid>-<n>.tmp`: same folder, so the final rename is atomic.

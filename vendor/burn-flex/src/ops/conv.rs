@@ -1883,26 +1883,53 @@ fn to_channels_first<T: Copy>(x: &[T], batch: usize, channels: usize, spatial: u
     out
 }
 
-/// Fold `step` over `0..items` (in parallel with rayon, one accumulator per worker) and merge.
-fn fold_items<A: Send>(
+/// rl4seg: the most partial accumulators [`fold_items`] makes. A constant, derived neither from
+/// the thread count nor from rayon's splits, so that the float sums (and the gradients built
+/// from them) are bit-identical from run to run and on any number of threads. 32 chunks keep
+/// 16 threads busy with two chunks each; the extra merges cost one accumulator-sized add per
+/// chunk, against a 512-position GEMM per item.
+const FOLD_CHUNKS: usize = 32;
+
+/// Fold `step` over `0..items` into partial accumulators (in parallel with rayon) and merge
+/// them; `scratch` makes one working buffer per chunk that is dropped with it.
+///
+/// rl4seg: the items are cut into `min(items, FOLD_CHUNKS)` contiguous chunks fixed by `items`
+/// alone; each chunk folds its items in order into its own accumulator, and the chunk
+/// accumulators are merged left to right. rayon's `fold`/`reduce`, used here before, makes one
+/// accumulator per *split*, and its splits follow work stealing: which tiles were summed
+/// together, and in which order, changed from run to run, and since float addition is not
+/// associative two supervised trainings with the same seed drifted apart.
+fn fold_items<A: Send, S>(
     items: usize,
     init: impl Fn() -> A + Sync + Send,
-    step: impl Fn(A, usize) -> A + Sync + Send,
-    merge: impl Fn(A, A) -> A + Sync + Send,
+    scratch: impl Fn() -> S + Sync + Send,
+    step: impl Fn(&mut A, &mut S, usize) + Sync + Send,
+    merge: impl Fn(&mut A, A),
 ) -> A {
+    let chunks = items.clamp(1, FOLD_CHUNKS);
+    let fold_chunk = |chunk: usize| {
+        let mut acc = init();
+        let mut buf = scratch();
+        for item in chunk * items / chunks..(chunk + 1) * items / chunks {
+            step(&mut acc, &mut buf, item);
+        }
+        acc
+    };
+    // An indexed `map` + `collect` puts every chunk's result at its index, however the chunks
+    // were scheduled.
     #[cfg(feature = "rayon")]
-    {
+    let partials: Vec<A> = {
         use rayon::prelude::*;
-        (0..items)
-            .into_par_iter()
-            .fold(&init, &step)
-            .reduce(&init, &merge)
-    }
+        (0..chunks).into_par_iter().map(fold_chunk).collect()
+    };
     #[cfg(not(feature = "rayon"))]
-    {
-        let _ = &merge;
-        (0..items).fold(init(), step)
+    let partials: Vec<A> = (0..chunks).map(fold_chunk).collect();
+    let mut partials = partials.into_iter();
+    let mut total = partials.next().unwrap_or_else(&init);
+    for partial in partials {
+        merge(&mut total, partial);
     }
+    total
 }
 
 /// The geometry shared by the conv3d backward passes (symmetric padding, input unpadded).
@@ -2031,8 +2058,8 @@ fn conv_geometry(x: &FlexTensor, w_shape: &[usize], grad: &FlexTensor, options: 
 
 /// Gradient of conv3d with respect to its weight: for every tile of output positions, the
 /// tile's im2col columns `[tile, col_len]` contract with the output gradient `[tile, c_out]`
-/// into a `[col_len, c_out]` accumulator (one per worker), so no `[tile, C*T*H*W]`-sized
-/// im2col of the whole input is ever built.
+/// into a `[col_len, c_out]` accumulator (one per fixed chunk of tiles, merged in a fixed order
+/// by [`fold_items`]), so no `[tile, C*T*H*W]`-sized im2col of the whole input is ever built.
 ///
 /// `x` must be unpadded with symmetric `options` padding.
 pub(crate) fn conv3d_weight_backward_impl<T>(
@@ -2059,12 +2086,13 @@ where
         // acc[(k * cin_g + ci) * cout_g + co]
         let acc = fold_items(
             geo.batch * tiles,
-            || (vec![zero; col_len * cout_g], vec![zero; col_len * BACKWARD_TILE]),
-            |(mut acc, mut col), item| {
+            || vec![zero; col_len * cout_g],
+            || vec![zero; col_len * BACKWARD_TILE],
+            |acc, col, item| {
                 let (b, t) = (item / tiles, item % tiles);
                 let tile = (t * BACKWARD_TILE, ((t + 1) * BACKWARD_TILE).min(spatial_out));
                 let len = tile.1 - tile.0;
-                geo.im2col(&mut col, &x_nhwc, b, g, tile);
+                geo.im2col(col, &x_nhwc, b, g, tile);
                 let g_off = (b * geo.channels_out + g * cout_g) * spatial_out + tile.0;
                 // acc[col_len, cout_g] += col^T[col_len, len] @ grad_tile[len, cout_g]
                 unsafe {
@@ -2090,16 +2118,13 @@ where
                         gemm::Parallelism::None,
                     );
                 }
-                (acc, col)
             },
-            |(mut a, col), (b, _)| {
-                for (x, y) in a.iter_mut().zip(b) {
+            |total, partial| {
+                for (x, y) in total.iter_mut().zip(partial) {
                     *x = *x + y;
                 }
-                (a, col)
             },
-        )
-        .0;
+        );
         let (cin_g, ks) = (geo.cin_g(), geo.k_spatial());
         for co in 0..cout_g {
             for ci in 0..cin_g {

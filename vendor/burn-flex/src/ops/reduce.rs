@@ -124,12 +124,17 @@ fn sum_f32_contiguous(data: &[f32]) -> f32 {
 }
 
 /// Parallel sum using rayon with SIMD per chunk.
+///
+/// rl4seg: the chunk sums are collected in chunk order and added left to right. rayon's
+/// `.sum()` on the chunk sums (used here before) groups them by its splits, which follow work
+/// stealing, so the same data could sum to different floats from one run to the next.
 #[cfg(feature = "rayon")]
 #[inline]
 fn sum_f32_parallel(data: &[f32]) -> f32 {
     const CHUNK_SIZE: usize = 64 * 1024; // 64K elements per chunk
 
-    data.par_chunks(CHUNK_SIZE)
+    let partials: Vec<f32> = data
+        .par_chunks(CHUNK_SIZE)
         .map(|chunk| {
             #[cfg(feature = "simd")]
             {
@@ -140,7 +145,8 @@ fn sum_f32_parallel(data: &[f32]) -> f32 {
                 chunk.iter().copied().sum::<f32>()
             }
         })
-        .sum()
+        .collect();
+    partials.into_iter().sum()
 }
 
 fn sum_impl<E: Element + bytemuck::Pod + Default + core::iter::Sum>(
