@@ -109,7 +109,10 @@ fn a_large_parallel_sum_is_bit_identical_on_every_run_and_thread_count() {
         );
     }
     let single = in_pool(1, || t.clone().sum().into_scalar::<f32>().to_bits());
-    assert_eq!(single, sums[0], "1 thread and 4 threads give different sums");
+    assert_eq!(
+        single, sums[0],
+        "1 thread and 4 threads give different sums"
+    );
 }
 
 /// Three Adam steps of a tiny U-Net on two-window batches of a 64x64 sequence, with a seeded

@@ -11,8 +11,8 @@ use models::convert::float_values;
 use models::error::TrainError;
 use models::policy::probs;
 use models::rl::{
-    ActorTerms, PpoConfig, PpoTrainer, Rollout, TtoConfig, actor_loss, critic_loss, nearest_resize,
-    reward_nets_map, train_ppo, tto_sequence,
+    ActorTerms, PpoConfig, PpoOutcome, PpoTrainer, Rollout, Selection, TtoConfig, actor_loss,
+    critic_loss, nearest_resize, reward_nets_map, train_ppo, tto_sequence,
 };
 use models::roles::{actor_config, critic_config, reward_config};
 use ndarray::Array3;
@@ -264,6 +264,7 @@ fn train_ppo_is_deterministic_and_keeps_the_best_epoch() {
             &config,
             3,
             &mut reward,
+            None,
             |_| reports += 1,
         )
         .expect("train");
@@ -278,10 +279,10 @@ fn train_ppo_is_deterministic_and_keeps_the_best_epoch() {
     let best = a
         .history
         .iter()
-        .filter_map(|e| e.val_reward)
+        .filter_map(|e| e.val.map(|v| v.reward))
         .fold(f64::NEG_INFINITY, f64::max);
-    assert_eq!(a.best_val_reward, Some(best));
-    assert!(a.initial_val_reward.is_some());
+    assert_eq!(a.best_val.map(|v| v.reward), Some(best));
+    assert!(a.initial_val.is_some_and(|v| v.valid_fraction.is_none()));
     let x = models::convert::image_to_tensor(val[0].view(), &device).narrow(2, 0, 4);
     assert_eq!(
         float_values(a.actor.forward(x.clone()).expect("a")),
@@ -383,4 +384,110 @@ fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
     .expect_err("must fail")
     .to_string();
     assert!(e.contains("window"), "{e}");
+}
+
+/// Trains 2 epochs with a validity test that returns `script[k]` at its k-th call (one
+/// validation sequence: call 0 judges the input weights, calls 1 and 2 the two epochs).
+fn run_with_validity(selection: Selection, keep_input: bool, script: [f64; 3]) -> PpoOutcome {
+    let device = Device::flex();
+    let train: Vec<Array3<f32>> = (0..2).map(|s| noise_image(6, s)).collect();
+    let val = [noise_image(6, 9)];
+    let train_views: Vec<_> = train.iter().map(|a| a.view()).collect();
+    let val_views: Vec<_> = val.iter().map(|a| a.view()).collect();
+    let config = PpoConfig {
+        epochs: 2,
+        k_steps: 1,
+        selection,
+        keep_input,
+        ..PpoConfig::default()
+    };
+    let nets = tiny_nets(&device);
+    let mut reward = class_two_reward;
+    let mut calls = 0usize;
+    let mut frames_seen = Vec::new();
+    let mut validity = |labels: &Array3<u8>| {
+        frames_seen.push(labels.dim());
+        calls += 1;
+        script[calls - 1]
+    };
+    let outcome = train_ppo(
+        nets.actor,
+        nets.critic,
+        nets.reference,
+        &train_views,
+        &val_views,
+        &config,
+        3,
+        &mut reward,
+        Some(&mut validity),
+        |_| {},
+    )
+    .expect("train");
+    // Each call sees the sequence's windows stacked: 6 frames -> windows at 0 and 2 -> 8 frames.
+    assert_eq!(frames_seen, vec![(8, 16, 16); 3]);
+    outcome
+}
+
+#[test]
+fn validity_selection_keeps_the_most_valid_epoch_or_the_input_weights() {
+    let valid = |o: &PpoOutcome| o.best_val.and_then(|v| v.valid_fraction);
+    // The most valid epoch wins whatever the rewards.
+    let o = run_with_validity(Selection::Validity, false, [0.1, 0.9, 0.2]);
+    assert_eq!((o.best_epoch, valid(&o)), (1, Some(0.9)));
+    let o = run_with_validity(Selection::Validity, false, [0.1, 0.2, 0.9]);
+    assert_eq!(o.best_epoch, 2);
+    // Without keep_input a trained epoch is kept even when the input was more valid ...
+    let o = run_with_validity(Selection::Validity, false, [1.0, 0.5, 0.25]);
+    assert_eq!(o.best_epoch, 1);
+    // ... with it, the input weights come back unchanged.
+    let o = run_with_validity(Selection::Validity, true, [1.0, 0.5, 0.25]);
+    assert_eq!((o.best_epoch, valid(&o)), (0, Some(1.0)));
+    let device = Device::flex();
+    let input = tiny_nets(&device).actor;
+    let x = models::convert::image_to_tensor(noise_image(6, 9).view(), &device).narrow(2, 0, 4);
+    assert_eq!(
+        float_values(o.actor.forward(x.clone()).expect("kept")),
+        float_values(input.forward(x).expect("input"))
+    );
+    // Reward selection ignores the validity test.
+    let o = run_with_validity(Selection::Reward, false, [0.1, 0.9, 0.2]);
+    let best = o
+        .history
+        .iter()
+        .max_by(|a, b| {
+            a.val
+                .map(|v| v.reward)
+                .partial_cmp(&b.val.map(|v| v.reward))
+                .expect("finite")
+        })
+        .map(|e| e.epoch);
+    assert_eq!(Some(o.best_epoch), best);
+}
+
+#[test]
+fn validity_selection_without_a_validity_test_is_a_config_error() {
+    let device = Device::flex();
+    let nets = tiny_nets(&device);
+    let train = [noise_image(6, 0)];
+    let views: Vec<_> = train.iter().map(|a| a.view()).collect();
+    let config = PpoConfig {
+        epochs: 1,
+        selection: Selection::Validity,
+        ..PpoConfig::default()
+    };
+    let mut reward = class_two_reward;
+    let e = train_ppo(
+        nets.actor,
+        nets.critic,
+        nets.reference,
+        &views,
+        &views,
+        &config,
+        3,
+        &mut reward,
+        None,
+        |_| {},
+    )
+    .expect_err("must fail");
+    assert!(e.to_string().contains("selection"), "{e}");
 }

@@ -50,6 +50,7 @@ kinds! {
     Export => export,
     AnatomicalFilter => anatomical_filter,
     Distort => distort,
+    LandmarkSamples => landmark_samples,
     Report => report,
     TrainReward => train_reward,
     Ppo => ppo,

@@ -1,6 +1,8 @@
 //! Reward data set artifacts (`reward_set`), written by `distort` and read by `train_reward`
-//! (method.md 4): samples of (image window, segmentation, pseudo ground truth) on the policy's
-//! network grid. The reward target is `seg == pseudo_gt` (method.md 4.8), computed when read.
+//! (method.md 4), and by `landmark_samples` (method.md 2.6): samples of (image window,
+//! segmentation, pseudo ground truth) on the policy's network grid. The reward target is
+//! `seg == pseudo_gt` (method.md 4.8), computed when read, unless the sample stores its own
+//! target map (`target`, f32, 1 = correct: the landmark reward net's error map).
 //! Each sample records the sequence it came from (validation splits never cut a sequence),
 //! the distortion family that made it and the loop iteration, so a set can accumulate over
 //! iterations as the original's reward directory does (method.md 4.9).
@@ -18,6 +20,7 @@ use crate::user_err;
 
 pub const REWARD_SET: &str = "reward_set";
 const SEG: &str = "seg";
+const TARGET: &str = "target";
 const ATTR_SEQUENCE: &str = "sequence";
 const ATTR_FAMILY: &str = "family";
 const ATTR_ITERATION: &str = "iteration";
@@ -40,11 +43,16 @@ pub struct Sample {
     pub iteration: u32,
     /// Spacing `[dt, dy, dx]` of the window.
     pub spacing: [f64; 3],
+    /// An explicit target map in [0, 1] (1 = correct) instead of `seg == gt`.
+    pub target: Option<Array3<f32>>,
 }
 
 impl Sample {
-    /// The reward target: 1 where `seg == gt` (method.md 4.8).
+    /// The reward target: the stored map, else 1 where `seg == gt` (method.md 4.8).
     pub fn target(&self) -> Array3<f32> {
+        if let Some(t) = &self.target {
+            return t.clone();
+        }
         ndarray::Zip::from(&self.seg)
             .and(&self.gt)
             .map_collect(|a, b| f32::from(u8::from(a == b)))
@@ -87,6 +95,11 @@ impl Writer {
         self.inner
             .put_u8(&s.id, SEG, s.seg.view().into_dyn())
             .map_err(internal)?;
+        if let Some(t) = &s.target {
+            self.inner
+                .put_f32(&s.id, TARGET, t.view().into_dyn())
+                .map_err(internal)?;
+        }
         self.inner
             .set_case_attr_str(&s.id, ATTR_SEQUENCE, &s.sequence)
             .map_err(internal)?;
@@ -152,6 +165,26 @@ impl RewardSet {
                 gt.dim()
             )));
         }
+        let target = if self.reader.has(id, TARGET) {
+            let t = self
+                .reader
+                .get_f32(id, TARGET)
+                .map_err(user_err)?
+                .into_dimensionality::<Ix3>()
+                .map_err(|e| {
+                    NodeError::user(format!(
+                        "reward sample {id}: `target` is not [T, H, W] ({e})"
+                    ))
+                })?;
+            if t.dim() != seg.dim() || t.iter().any(|v| !(0.0..=1.0).contains(v)) {
+                return Err(NodeError::user(format!(
+                    "reward sample {id}: `target` must be [T, H, W] like `seg` with values in [0, 1]"
+                )));
+            }
+            Some(t)
+        } else {
+            None
+        };
         let attr = |name| self.reader.case_attr_str(id, name).map_err(user_err);
         let iteration = self
             .reader
@@ -168,6 +201,7 @@ impl RewardSet {
             family: attr(ATTR_FAMILY)?,
             iteration: iteration as u32,
             spacing: case.geometry.spacing,
+            target,
         })
     }
 

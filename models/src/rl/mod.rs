@@ -22,8 +22,10 @@ use burn::tensor::{Int, Tensor};
 
 use crate::error::TrainError;
 
-pub use ppo::{ActorTerms, PpoConfig, PpoStats, Rollout, actor_loss, critic_loss, nearest_resize};
-pub use ppo_loop::{PpoEpoch, PpoOutcome, PpoProgress, train_ppo, validation_reward};
+pub use ppo::{
+    ActorTerms, PpoConfig, PpoStats, Rollout, Selection, actor_loss, critic_loss, nearest_resize,
+};
+pub use ppo_loop::{PpoEpoch, PpoOutcome, PpoProgress, ValScore, ValidityFn, train_ppo, validate};
 pub use ppo_trainer::PpoTrainer;
 pub use reward::{fuse_rewards, normalise_per_frame, reward_nets_map};
 pub use reward_train::{

@@ -9,7 +9,6 @@ use burn::tensor::{Int, Tensor, TensorData};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-pub use super::ppo_loop::{PpoEpoch, PpoOutcome, PpoProgress, train_ppo, validation_reward};
 pub use super::ppo_trainer::PpoTrainer;
 use crate::convert::float_values;
 use crate::error::{ShapeError, TrainError};
@@ -24,6 +23,21 @@ pub enum Rollout {
     Argmax,
     /// Actions sampled from the per-voxel categorical policy (the 2D RL4Seg; TTO always samples).
     Sample,
+}
+
+/// Which weights [`train_ppo`](super::ppo_loop::train_ppo) keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Selection {
+    /// The epoch of the highest mean validation reward (the original's `ModelCheckpoint` on
+    /// `val/reward`, method.md 3).
+    #[default]
+    Reward,
+    /// The epoch whose validation rollouts have the largest fraction of acceptable frames (the
+    /// caller's label-free test, e.g. anatomical validity, method.md 6.1), ties broken by the
+    /// mean reward: a policy that pleases the reward net with implausible shapes (reward
+    /// hacking) is not kept.
+    Validity,
 }
 
 /// PPO settings. Defaults are the original's (method.md 2.2, 3).
@@ -57,6 +71,12 @@ pub struct PpoConfig {
     pub window: usize,
     /// Validation windows per forward pass (method.md 1.3: `val_batch_size` 4).
     pub val_batch_size: usize,
+    /// Which epoch's weights to keep.
+    pub selection: Selection,
+    /// Let the input weights (epoch 0) compete with the trained epochs, so that a phase that
+    /// makes the policy worse on validation returns it unchanged (the original always keeps a
+    /// trained epoch).
+    pub keep_input: bool,
 }
 
 impl Default for PpoConfig {
@@ -75,6 +95,8 @@ impl Default for PpoConfig {
             epochs: 5,
             window: 4,
             val_batch_size: 4,
+            selection: Selection::Reward,
+            keep_input: false,
         }
     }
 }

@@ -7,7 +7,11 @@
 //! * direct segmentation distortions of the pseudo-GT (beyond the original): erosion/dilation,
 //!   holes, detached blobs, boundary shifts and temporal glitches (`echo::distort`);
 //!
-//! and corrected bad sequences give (sampled action, corrected) pairs (4.5). Samples whose
+//! and corrected bad sequences give (sampled action, corrected) pairs (4.5); with
+//! `distort_corrected` (beyond the original) the three families above also run on corrected
+//! sequences against their corrected pseudo-GT, so the reward net sees negatives even in an
+//! iteration whose policy produced no good sequence at all (the source policy on a shifted
+//! domain often does not: the original then learns from corrections alone). Samples whose
 //! segmentation is empty or equal to the pseudo-GT are skipped, as in the original (4.4).
 //! With the optional `previous` input the earlier iterations' samples are carried over, so the
 //! set accumulates over the loop (4.9).
@@ -41,7 +45,7 @@ use crate::{policy, user_err};
 pub static INFO: KindInfo = KindInfo {
     name: "distort",
     doc: "reward-net training pairs from weight, image and segmentation distortions of the policy's predictions",
-    version: 1,
+    version: 2,
     inputs: &[
         Port {
             name: "policy",
@@ -93,6 +97,9 @@ pub struct Families {
     pub segmentation: DistortConfig,
     /// Samples from corrected bad sequences: (sampled action, corrected), method.md 4.5.
     pub corrections: bool,
+    /// Also make the weight, intensity and segmentation samples of corrected bad sequences
+    /// (against the corrected pseudo-GT); the original makes them for good sequences only.
+    pub distort_corrected: bool,
 }
 
 impl Default for Families {
@@ -102,6 +109,7 @@ impl Default for Families {
             intensity: RewardIntensityConfig::default(),
             segmentation: DistortConfig::default(),
             corrections: true,
+            distort_corrected: true,
         }
     }
 }
@@ -152,7 +160,7 @@ fn check(cfg: &Config, node: &str) -> Result<(), NodeError> {
 }
 
 /// Labels of the greedy (or sampled) action of `net` on one window `[T, H, W]`.
-fn act(
+pub(crate) fn act(
     net: &UNet,
     image: &Array3<f32>,
     device: &Device,
@@ -202,7 +210,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         progress.inc(1);
         let use_case = match entry.status {
             Status::Good => true,
-            Status::Corrected => cfg.families.corrections,
+            Status::Corrected => cfg.families.corrections || cfg.families.distort_corrected,
             Status::Rejected => false,
         };
         if !use_case {
@@ -240,7 +248,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             let image = pp.image.slice_axis(Axis(0), frames).to_owned();
             let gt_w = pp_gt.slice_axis(Axis(0), frames).to_owned();
             let mut candidates: Vec<(String, Array3<u8>)> = Vec::new();
-            if entry.status == Status::Good {
+            if entry.status == Status::Good || cfg.families.distort_corrected {
                 for (m, net) in &perturbed {
                     candidates.push((format!("weights_{m}"), act(net, &image, &device, None)?));
                 }
@@ -253,7 +261,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                 {
                     candidates.push((kind.name().to_string(), seg));
                 }
-            } else {
+            }
+            if entry.status == Status::Corrected && cfg.families.corrections {
                 candidates.push((
                     "correction".into(),
                     act(&pol.actor, &image, &device, Some(&mut rng))?,
@@ -275,6 +284,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                     family,
                     iteration,
                     spacing: pp.record.spacing,
+                    target: None,
                 })?;
             }
         }

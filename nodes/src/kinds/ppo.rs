@@ -3,22 +3,32 @@
 //! categorical policy, clipped ratio, k updates per batch, entropy bonus, penalty on the
 //! log-ratio to the frozen reference policy, a critic U-Net with deep supervision, gradient
 //! norm clipping; reward = voxel-wise minimum of the reward nets (method.md 2.4) with per-frame
-//! min-max normalisation during rollouts; best weights by validation reward. Writes a `policy`
-//! artifact (actor + critic) and the training history with a plot.
+//! min-max normalisation during rollouts; best weights by validation reward, or with
+//! `ppo.selection = "validity"` by the fraction of anatomically valid frames (method.md 6.1,
+//! after the largest-blob cleanup of predictions) of the validation rollouts, a label-free
+//! guard against reward hacking. Writes a `policy` artifact (actor + critic) and the training
+//! history with a plot.
 //!
 //! Coefficient schedule: `auto_iteration` divides the configured entropy and divergence
 //! coefficients by the iteration i, the local loop's `entropy = 0.3 / (2i)`, `divergence =
 //! 0.1 / (2i)` (method.md 8) when they are set to the original's 0.15 and 0.05; `constant`
-//! keeps the configured ones (the SLURM loop's behaviour).
+//! keeps the configured ones (the SLURM loop's behaviour); `decay_entropy` divides only the
+//! entropy coefficient, so the pull towards the reference policy stays as strong in the last
+//! iteration as in the first.
 
 use std::fmt::Write as _;
 
 use dataset::render::{Series, line_plot};
+use echo::metrics::check_sequence;
+use echo::morph::keep_largest_foreground_sequence;
 use echo::preprocess::preprocess_arrays;
+use echo::reward::{TemporalPenaltyConfig, apply_temporal_penalty, temporal_penalty};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::TrainError;
-use models::rl::ppo::{PpoConfig, PpoEpoch, train_ppo};
+use models::burn::tensor::{Int, Tensor, TensorData};
+use models::convert::{float_values, int_values};
 use models::rl::reward::reward_nets_map;
+use models::rl::{PpoConfig, PpoEpoch, ValScore, train_ppo};
 use models::roles::critic_config;
 use ndarray::Array3;
 use schemars::JsonSchema;
@@ -32,7 +42,7 @@ use crate::{policy, user_err};
 pub static INFO: KindInfo = KindInfo {
     name: "ppo",
     doc: "fine-tune the policy with PPO against frozen reward nets (fused by voxel-wise minimum)",
-    version: 1,
+    version: 2,
     inputs: &[
         Port {
             name: "policy",
@@ -73,12 +83,25 @@ pub enum Schedule {
     /// The configured coefficients divided by the iteration i: with 0.15 and 0.05, the local
     /// auto_iteration loop's `entropy = 0.3 / (2i)`, `divergence = 0.1 / (2i)` (method.md 8).
     AutoIteration,
+    /// Only the entropy coefficient divided by i; the divergence coefficient stays as
+    /// configured (the SLURM loop keeps it constant too, method.md 8).
+    DecayEntropy,
 }
 
 /// Reward options of the rollouts.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct RewardOptions {
+    /// Require a landmark reward net (method.md 2.6) on the `landmark` input, fused with the
+    /// anatomical one (a connected one is fused either way). Pipelines switch the nodes that
+    /// train it on this key (`when = "nodes.<ppo>.reward.landmark"`).
+    pub landmark: bool,
+    /// The "temporal" reward variant (method.md 2.5): frames whose area or centre jumps within
+    /// the window get a wider low-reward region (penalty per frame, not per batch index as in
+    /// the original's bug).
+    pub temporal_penalty: bool,
+    /// Its settings (`sigma_px` is in pixels of the network grid).
+    pub temporal: TemporalPenaltyConfig,
     /// Per-frame min-max normalisation of each reward map (method.md 2.4 step 2; a constant
     /// frame gives 1 instead of the original's NaN).
     pub normalise: bool,
@@ -90,6 +113,9 @@ pub struct RewardOptions {
 impl Default for RewardOptions {
     fn default() -> Self {
         RewardOptions {
+            landmark: false,
+            temporal_penalty: false,
+            temporal: TemporalPenaltyConfig::default(),
             normalise: true,
             use_temperature: false,
         }
@@ -128,9 +154,16 @@ pub struct Config {
 /// The PPO settings of this call after the schedule.
 pub fn scheduled(cfg: &Config, iteration: Option<u32>) -> PpoConfig {
     let mut ppo = cfg.ppo.clone();
-    if let (Schedule::AutoIteration, Some(i)) = (cfg.schedule, iteration) {
-        let i = f64::from(i.max(1));
+    let Some(i) = iteration.map(|i| f64::from(i.max(1))) else {
+        return ppo;
+    };
+    if matches!(
+        cfg.schedule,
+        Schedule::AutoIteration | Schedule::DecayEntropy
+    ) {
         ppo.entropy_coeff = cfg.ppo.entropy_coeff / i;
+    }
+    if cfg.schedule == Schedule::AutoIteration {
         ppo.divergence_coeff = cfg.ppo.divergence_coeff / i;
     }
     ppo
@@ -147,8 +180,15 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         )));
     }
     let mut nets = vec![rewardmodel::load(ctx.input("reward")?, &device)?];
-    if let Some(dir) = ctx.inputs.get("landmark") {
-        nets.push(rewardmodel::load(dir, &device)?);
+    match ctx.inputs.get("landmark") {
+        Some(dir) => nets.push(rewardmodel::load(dir, &device)?),
+        None if cfg.reward.landmark => {
+            return Err(NodeError::user(format!(
+                "{}: reward.landmark = true but no landmark reward model is connected; connect the `landmark` input or set reward.landmark = false",
+                ctx.node_id
+            )));
+        }
+        None => {}
     }
     let data = Sequences::open(ctx.input("data")?)?;
     let prep = |subset| -> Result<Vec<Array3<f32>>, NodeError> {
@@ -188,16 +228,26 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         })
         .collect();
     let normalise = cfg.reward.normalise;
-    let mut reward = |image, actions| -> Result<_, TrainError> {
+    cfg.reward.temporal.validate().map_err(user_err)?;
+    let temporal = cfg.reward.temporal_penalty.then_some(&cfg.reward.temporal);
+    let mut reward = |image, actions: Tensor<4, Int>| -> Result<_, TrainError> {
         let pairs: Vec<_> = nets
             .iter()
             .zip(&temperatures)
             .map(|(n, &t)| (&n.net, t))
             .collect();
-        reward_nets_map(&pairs, image, actions, normalise)
+        let fused = reward_nets_map(&pairs, image, actions.clone(), normalise)?;
+        match temporal {
+            Some(t) => with_temporal_penalty(fused, actions, t),
+            None => Ok(fused),
+        }
     };
     let train_views: Vec<_> = train.iter().map(|a| a.view()).collect();
     let val_views: Vec<_> = val.iter().map(|a| a.view()).collect();
+    // Label-free: the anatomical validity of the cleaned greedy labels, as a prediction is judged.
+    let mut validity = |labels: &Array3<u8>| {
+        check_sequence(&keep_largest_foreground_sequence(&labels.view()).view()).valid_fraction
+    };
     let progress = bar(ctx, ppo.epochs as u64, "epochs");
     let outcome = train_ppo(
         pol.actor,
@@ -208,12 +258,24 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         &ppo,
         ctx.seed,
         &mut reward,
+        Some(&mut validity),
         |p| {
             progress.set_position(p.epoch.saturating_sub(1) as u64);
             progress.set_message(format!(
                 "step {}/{} reward {:.3} kl {:.4}",
                 p.step, p.steps, p.stats.reward, p.stats.approx_kl
             ));
+            if let Some(v) = p.val {
+                tracing::info!(
+                    "{}: epoch {}/{}: train reward {:.4}, val reward {:.4}, val valid frames {}",
+                    ctx.node_id,
+                    p.epoch,
+                    p.epochs,
+                    p.stats.reward,
+                    v.reward,
+                    v.valid_fraction.map_or("-".into(), |f| format!("{f:.3}"))
+                );
+            }
         },
     )
     .map_err(model_err)?;
@@ -227,13 +289,19 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
 
     let files = ctx.files_dir()?;
     let mut csv = String::from(
-        "epoch,reward,advantage,value,approx_kl,ratio,entropy,actor_loss,critic_loss,val_reward\n",
+        "epoch,reward,advantage,value,approx_kl,ratio,entropy,actor_loss,critic_loss,val_reward,val_valid_frames\n",
     );
+    let val_of = |v: Option<ValScore>| {
+        (
+            v.map_or(f64::NAN, |v| v.reward),
+            v.and_then(|v| v.valid_fraction).unwrap_or(f64::NAN),
+        )
+    };
     for e in &outcome.history {
         let s = &e.stats;
         let _ = writeln!(
             csv,
-            "{},{:.5},{:.5},{:.5},{:.6},{:.5},{:.5},{:.6},{:.6},{:.5}",
+            "{},{:.5},{:.5},{:.5},{:.6},{:.5},{:.5},{:.6},{:.6},{:.5},{:.4}",
             e.epoch,
             s.reward,
             s.advantage,
@@ -243,7 +311,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             s.entropy,
             s.actor_loss,
             s.critic_loss,
-            e.val_reward.unwrap_or(f64::NAN)
+            val_of(e.val).0,
+            val_of(e.val).1
         );
     }
     std::fs::write(files.join("history.csv"), csv)
@@ -263,7 +332,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         "value",
         &[
             series("train reward", &|e| e.stats.reward),
-            series("val reward", &|e| e.val_reward.unwrap_or(f64::NAN)),
+            series("val reward", &|e| val_of(e.val).0),
+            series("val valid frames", &|e| val_of(e.val).1),
             series("approx KL x10", &|e| 10.0 * e.stats.approx_kl),
             series("entropy", &|e| e.stats.entropy),
         ],
@@ -271,8 +341,11 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     .map_err(user_err)?;
     let mut m = Metrics::new();
     m.insert("best_epoch".into(), outcome.best_epoch as f64);
-    if let Some(v) = outcome.best_val_reward {
-        m.insert("val_reward".into(), v);
+    if let Some(v) = outcome.best_val {
+        m.insert("val_reward".into(), v.reward);
+        if let Some(f) = v.valid_fraction {
+            m.insert("val_valid_frames".into(), f);
+        }
     }
     m.insert("entropy_coeff".into(), ppo.entropy_coeff);
     m.insert("divergence_coeff".into(), ppo.divergence_coeff);
@@ -280,10 +353,44 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         m.insert("train_reward".into(), last.stats.reward);
         m.insert("approx_kl".into(), last.stats.approx_kl);
     }
-    if let Some(v) = outcome.initial_val_reward {
-        m.insert("initial_val_reward".into(), v);
+    if let Some(v) = outcome.initial_val {
+        m.insert("initial_val_reward".into(), v.reward);
+        if let Some(f) = v.valid_fraction {
+            m.insert("initial_val_valid_frames".into(), f);
+        }
     }
     Ok(m)
+}
+
+/// The temporal reward variant on a batch of fused reward maps `[B, T, H, W]` and the actions
+/// they judge (method.md 2.5).
+fn with_temporal_penalty(
+    reward: Tensor<4>,
+    actions: Tensor<4, Int>,
+    cfg: &TemporalPenaltyConfig,
+) -> Result<Tensor<4>, TrainError> {
+    let dims = reward.dims();
+    let [b, t, h, w] = dims;
+    let device = reward.device();
+    let shape_err = |e: ndarray::ShapeError| TrainError::RlConfig {
+        stage: "reward",
+        message: format!("temporal penalty: {e}"),
+    };
+    let r =
+        ndarray::Array4::from_shape_vec((b, t, h, w), float_values(reward)).map_err(shape_err)?;
+    let labels: Vec<u8> = int_values(actions).into_iter().map(|v| v as u8).collect();
+    let a = ndarray::Array4::from_shape_vec((b, t, h, w), labels).map_err(shape_err)?;
+    let mut out = Vec::with_capacity(b * t * h * w);
+    for (rb, ab) in r.outer_iter().zip(a.outer_iter()) {
+        let penalty = temporal_penalty(&ab, cfg);
+        let penalised =
+            apply_temporal_penalty(&rb, &penalty, cfg).map_err(|e| TrainError::RlConfig {
+                stage: "reward",
+                message: e.to_string(),
+            })?;
+        out.extend(penalised.iter().copied());
+    }
+    Ok(Tensor::<4>::from_data(TensorData::new(out, dims), &device))
 }
 
 #[cfg(test)]
@@ -326,5 +433,8 @@ mod tests {
         let k = config(Schedule::Constant, 0.01, 0.05);
         assert_eq!(scheduled(&k, Some(3)).entropy_coeff, 0.01);
         assert_eq!(scheduled(&k, Some(3)).divergence_coeff, 0.05);
+        let d = config(Schedule::DecayEntropy, 0.01, 0.05);
+        assert!((scheduled(&d, Some(4)).entropy_coeff - 0.0025).abs() < 1e-15);
+        assert_eq!(scheduled(&d, Some(4)).divergence_coeff, 0.05);
     }
 }

@@ -1,0 +1,179 @@
+//! The loop's stages run alone (`pipelines/train_reward.toml`, `pipelines/ppo.toml`, as the
+//! original's `runner.py`) on tiny synthetic data, and the reward variants beyond one
+//! anatomical net: the landmark reward net (method.md 2.6) fused by minimum, and the temporal
+//! penalty (method.md 2.5). Also: the ppo pipeline reuses the train_reward pipeline's cached
+//! nodes, and the adapt pipeline only plans the landmark nodes with `landmark=true`.
+
+#[path = "support/mod.rs"]
+mod support;
+
+use support::{executed, ok, run, run_dir, text, user_error};
+
+/// Tiny sizes shared by both stage pipelines (they name the same nodes).
+const TINY: &[&str] = &[
+    "runtime.progress=never",
+    "model=tiny",
+    "source.cases=6",
+    "source.frames=[8,8]",
+    "source.height=32",
+    "source.width=32",
+    "target.cases=10",
+    "target.frames=[8,8]",
+    "target.height=32",
+    "target.width=32",
+    "train.optim.epochs=1",
+    "train.optim.steps_per_epoch=3",
+    "reward.epochs=1",
+    "reward.steps_per_epoch=2",
+    "++nodes.rollout.max_cases=4",
+];
+
+fn args<'a>(pipeline: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["run", pipeline];
+    a.extend_from_slice(TINY);
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn train_reward_then_ppo_run_alone_and_share_the_cache() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    let out = run(d, &args("train_reward", &[]));
+    ok(&out);
+    let log = run_dir(d, &out).join("run.log");
+    let ran = executed(&log);
+    for node in ["pretrain", "rollout", "filter", "distort", "reward"] {
+        assert!(ran.iter().any(|n| n == node), "{node} not run: {ran:?}");
+    }
+
+    // PPO with the temporal reward variant: the reward net comes from the cache.
+    let ppo = [
+        "ppo.epochs=1",
+        "ppo.steps_per_epoch=2",
+        "++nodes.ppo.reward.temporal_penalty=true",
+        "++nodes.ppo.reward.temporal.sigma_px=2.0",
+    ];
+    let out = run(d, &args("ppo", &ppo));
+    ok(&out);
+    let dir = run_dir(d, &out);
+    let ran = executed(&dir.join("run.log"));
+    assert_eq!(
+        ran,
+        ["ppo", "predict", "evaluate"],
+        "only the new nodes run"
+    );
+    let metrics = std::fs::read_to_string(dir.join("metrics.json")).expect("metrics.json");
+    assert!(metrics.contains("val_valid_frames"), "{metrics}");
+    assert!(
+        metrics.contains("dice"),
+        "the synthetic target has labels: {metrics}"
+    );
+}
+
+#[test]
+fn the_landmark_reward_net_is_trained_on_the_source_and_fused_in_ppo() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    std::fs::write(
+        d.join("landmark.toml"),
+        r#"
+[defaults]
+"data@source" = "source"
+"data@target" = "target_lowq"
+model = "tiny"
+ppo = "default"
+
+[nodes]
+source = "${source}"
+target = "${target}"
+
+[nodes.base]
+kind = "train_supervised"
+inputs = { data = "source" }
+model = "${model}"
+train = { epochs = 1, batch_size = 2, steps_per_epoch = 3 }
+
+[nodes.landmark_set]
+kind = "landmark_samples"
+inputs = { policy = "base", data = "source" }
+max_cases = 3
+windows_per_case = 1
+
+[nodes.landmark]
+kind = "train_reward"
+inputs = { samples = "landmark_set" }
+model = "${model}"
+train = { epochs = 1, steps_per_epoch = 2, fit_temperature = false }
+
+[nodes.unlabelled]
+kind = "drop_labels"
+inputs = { data = "target" }
+subset = "train_val"
+
+[nodes.ppo]
+kind = "ppo"
+inputs = { policy = "base", reference = "base", reward = "landmark", landmark = "landmark", data = "unlabelled" }
+ppo = "${ppo}"
+reward = { landmark = true }
+
+[source]
+cases = 4
+frames = [8, 8]
+height = 32
+width = 32
+
+[target]
+cases = 6
+frames = [8, 8]
+height = 32
+width = 32
+
+[ppo]
+epochs = 1
+steps_per_epoch = 1
+"#,
+    )
+    .expect("write pipeline");
+    let out = run(d, &["run", "landmark.toml", "runtime.progress=never"]);
+    ok(&out);
+    let dir = run_dir(d, &out);
+    let metrics = std::fs::read_to_string(dir.join("metrics.json")).expect("metrics.json");
+    assert!(metrics.contains("with_misplaced_base"), "{metrics}");
+    // reward.landmark without a connected landmark net is a user error naming the fix.
+    let err = user_error(&run(
+        d,
+        &[
+            "run",
+            "landmark.toml",
+            "runtime.progress=never",
+            "nodes.ppo.inputs={ policy = \"base\", reference = \"base\", reward = \"landmark\", data = \"unlabelled\" }",
+        ],
+    ));
+    assert!(
+        err.contains("reward.landmark = true") && err.contains("landmark"),
+        "{err}"
+    );
+}
+
+#[test]
+fn adapt_plans_the_landmark_nodes_only_when_asked() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let plain = run(tmp.path(), &["plan", "adapt", "iterations=1"]);
+    ok(&plain);
+    assert!(
+        !text(&plain.stdout).contains("landmark_set"),
+        "{}",
+        text(&plain.stdout)
+    );
+    let with = run(
+        tmp.path(),
+        &["plan", "adapt", "iterations=1", "landmark=true"],
+    );
+    ok(&with);
+    let s = text(&with.stdout);
+    assert!(
+        s.contains("landmark_set") && s.contains("landmark_reward"),
+        "{s}"
+    );
+}
