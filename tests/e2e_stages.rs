@@ -12,20 +12,18 @@ use support::{executed, ok, run, run_dir, text, user_error};
 /// Tiny sizes shared by both stage pipelines (they name the same nodes).
 const TINY: &[&str] = &[
     "runtime.progress=never",
-    "model=tiny",
-    "source.cases=6",
-    "source.frames=[8,8]",
-    "source.height=32",
-    "source.width=32",
-    "target.cases=10",
-    "target.frames=[8,8]",
-    "target.height=32",
-    "target.width=32",
-    "train.optim.epochs=1",
-    "train.optim.steps_per_epoch=3",
+    "source.cases=16",
+    "source.frames=[12,12]",
+    "source.height=64",
+    "source.width=64",
+    "target.cases=12",
+    "target.frames=[12,12]",
+    "target.height=64",
+    "target.width=64",
+    "train.optim.epochs=5",
     "reward.epochs=1",
-    "reward.steps_per_epoch=2",
-    "++nodes.rollout.max_cases=4",
+    "++reward.steps_per_epoch=2",
+    "++nodes.rollout.max_cases=6",
 ];
 
 fn args<'a>(pipeline: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
