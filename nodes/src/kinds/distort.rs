@@ -76,6 +76,21 @@ pub struct WeightNoise {
     pub scales: Vec<f64>,
 }
 
+impl WeightNoise {
+    /// One perturbed copy of `actor` per scale (none when disabled), each seeded from `seed`
+    /// and its index, so a call is reproducible.
+    pub fn perturbed(&self, actor: &UNet, seed: u64) -> Vec<(f64, UNet)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        self.scales
+            .iter()
+            .enumerate()
+            .map(|(k, &m)| (m, perturb_weights(actor, m, seed ^ (k as u64 + 1))))
+            .collect()
+    }
+}
+
 impl Default for WeightNoise {
     fn default() -> Self {
         WeightNoise {
@@ -188,18 +203,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     let iteration = ctx.iteration.unwrap_or(0);
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-    // One perturbed copy of the policy per scale for this call (seeded, so reproducible).
-    let perturbed: Vec<(f64, UNet)> = if cfg.families.weights.enabled {
-        cfg.families
-            .weights
-            .scales
-            .iter()
-            .enumerate()
-            .map(|(k, &m)| (m, perturb_weights(&pol.actor, m, ctx.seed ^ (k as u64 + 1))))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let perturbed = cfg.families.weights.perturbed(&pol.actor, ctx.seed);
 
     let mut out = rewardset::Writer::create(ctx, cfg)?;
     let mut families: BTreeMap<String, usize> = BTreeMap::new();

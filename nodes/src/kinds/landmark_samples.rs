@@ -15,7 +15,6 @@ use echo::distort::{DistortConfig, distort_each};
 use echo::preprocess::preprocess_arrays;
 use echo::reward::{LandmarkTargetConfig, landmark_target};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
-use models::perturb::perturb_weights;
 use ndarray::{Array3, Axis, Slice};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -126,16 +125,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     if cfg.max_cases > 0 {
         ids.truncate(cfg.max_cases);
     }
-    let perturbed: Vec<_> = if cfg.weights.enabled {
-        cfg.weights
-            .scales
-            .iter()
-            .enumerate()
-            .map(|(k, &m)| (m, perturb_weights(&pol.actor, m, ctx.seed ^ (k as u64 + 1))))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let perturbed = cfg.weights.perturbed(&pol.actor, ctx.seed);
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     let mut out = rewardset::Writer::create(ctx, cfg)?;
     let (mut labelled, mut marked, mut skipped) = (0usize, 0usize, 0usize);
