@@ -47,6 +47,20 @@ static FILES: Builtin = &[
         target = "${target}"
         "#,
     ),
+    (
+        "pipelines/dotted.toml",
+        r#"
+        [defaults]
+        "data@source" = "a"
+        [aliases]
+        "source.path" = "nodes.files.path"
+        [nodes]
+        source = "${source}"
+        [nodes.files]
+        kind = "load"
+        path = ""
+        "#,
+    ),
 ];
 
 fn env(var: &str) -> Option<String> {
@@ -130,6 +144,32 @@ fn aliases_single_multi_and_prefix() {
             "cannot set 'nodes.m.x.y' (command line: both.y=1): 'nodes.m.x' is an integer, not a table"
         ]
     );
+}
+
+#[test]
+fn dotted_alias_redirects_only_its_own_path() {
+    // `source.path` goes to the loader node; the rest of `source` is still the group's table.
+    let c = ok("dotted", &["source.path=/data/camus", "source.fps=12"]);
+    assert_eq!(
+        at(&c, "nodes.files.path"),
+        &Value::String("/data/camus".into())
+    );
+    assert_eq!(at(&c, "nodes.source.path"), &Value::String("a".into()));
+    assert_eq!(at(&c, "nodes.source.fps"), &Value::Integer(12));
+    assert_eq!(
+        c.provenance.source_of("nodes.files.path"),
+        Some(&Source::CommandLine("source.path=/data/camus".into()))
+    );
+    // A longer key below the alias keeps its tail; a key that only shares a prefix does not match.
+    let e = err("dotted", &["source.path.x=1"]);
+    assert_eq!(
+        e,
+        [
+            "cannot set 'nodes.files.path.x' (command line: source.path.x=1): 'nodes.files.path' is a string, not a table"
+        ]
+    );
+    let c = ok("dotted", &["++source.pathology=1"]);
+    assert_eq!(at(&c, "nodes.files.path"), &Value::String(String::new()));
 }
 
 #[test]

@@ -352,10 +352,10 @@ impl Aliases {
                 ));
                 continue;
             };
-            if !is_ident(name) {
+            if !is_dotted_key(name) {
                 errors.push(bad(
                     name,
-                    "an alias name must be a plain name (letters, digits, '_', '-')",
+                    "an alias name must be a plain name or a dotted path of plain names (letters, digits, '_', '-')",
                 ));
             } else if defaults.entries.iter().any(|e| &e.group == name) || name == "experiment" {
                 errors.push(bad(
@@ -369,12 +369,18 @@ impl Aliases {
         out
     }
 
+    /// The longest alias that is `key` or a prefix of it ending at a dot (`tta` matches
+    /// `tta.enabled`; a dotted alias `source.path` matches only itself and below, so
+    /// `source.cases` still names the `source` table), with the rest of the key.
     fn lookup<'k>(&self, key: &'k str) -> Option<(&Vec<String>, &'k str)> {
-        let (head, rest) = match key.split_once('.') {
-            Some((h, r)) => (h, r),
-            None => (key, ""),
-        };
-        self.map.get(head).map(|t| (t, rest))
+        let mut head = key;
+        loop {
+            if let Some(targets) = self.map.get(head) {
+                let rest = key[head.len()..].trim_start_matches('.');
+                return Some((targets, rest));
+            }
+            head = &head[..head.rfind('.')?];
+        }
     }
 
     /// Whether `key` starts with an alias.
