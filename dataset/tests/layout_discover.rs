@@ -60,12 +60,21 @@ fn the_original_layout_pairs_images_with_segmentations() {
     let img1 = touch(dir.path(), "img/study1/a4c/uuid1_0000.nii.gz");
     let img2 = touch(dir.path(), "img/study2/a2c/uuid2_0000.nii.gz");
     let seg1 = touch(dir.path(), "segmentation/study1/a4c/uuid1.nii.gz");
+    // An id that itself ends in `_0000` (the simulator's `source_0000`): the image carries the
+    // channel suffix once more, the segmentation does not.
+    let img3 = touch(dir.path(), "img/source_0000_0000.nii.gz");
+    let seg3 = touch(dir.path(), "segmentation/source_0000.nii.gz");
     touch(dir.path(), "segmentation/study9/a4c/orphan.nii.gz");
     touch(dir.path(), "dataset.csv");
     let cases = discover(dir.path()).expect("discover");
     assert_eq!(
         cases,
         vec![
+            CaseFiles {
+                id: "source_0000".into(),
+                image: img3,
+                label: Some(seg3)
+            },
             CaseFiles {
                 id: "uuid1".into(),
                 image: img1,
@@ -121,8 +130,17 @@ fn predictions_pair_with_ground_truths_by_id() {
     let g1 = touch(dir.path(), "gt/segmentation/s/a4c/p1.nii.gz");
     let g3 = touch(dir.path(), "gt/segmentation/s/a4c/p3.nii.gz");
     touch(dir.path(), "gt/img/s/a4c/p1_0000.nii.gz");
+    // Label ids keep a `_0000` ending (only images carry the channel suffix).
+    let p4 = touch(dir.path(), "pred/case_0000.nii.gz");
+    let g4 = touch(dir.path(), "gt/segmentation/s/a2c/case_0000.nii.gz");
     let pairing = pair_by_id(&dir.path().join("pred"), &dir.path().join("gt")).expect("pair");
-    assert_eq!(pairing.matched, vec![("p1".to_string(), p1, g1)]);
+    assert_eq!(
+        pairing.matched,
+        vec![
+            ("case_0000".to_string(), p4, g4),
+            ("p1".to_string(), p1, g1)
+        ]
+    );
     assert_eq!(pairing.unmatched_pred, vec![("p2".to_string(), p2)]);
     assert_eq!(pairing.unmatched_gt, vec![("p3".to_string(), g3)]);
 

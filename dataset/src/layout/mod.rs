@@ -35,18 +35,29 @@ const SEG_DIR: &str = "segmentation";
 /// Maximum folder depth searched (guards against symlink loops).
 const MAX_DEPTH: usize = 32;
 
-/// The case id of a file: its name without `.nii.gz`/`.nii`/`.dcm` (any case) and without a
-/// trailing `_0000` (method.md 1.4). `None` for other extensions.
+/// The case id of an image file: its name without `.nii.gz`/`.nii`/`.dcm` (any case) and without
+/// a trailing `_0000` (the channel suffix, method.md 1.4). `None` for other extensions.
 pub fn case_id(path: &Path) -> Option<String> {
+    let stem = file_stem(path)?;
+    let stem = stem.strip_suffix("_0000").unwrap_or(&stem);
+    (!stem.is_empty()).then(|| stem.to_string())
+}
+
+/// The case id of a segmentation or prediction file: its name without the extension. Labels
+/// carry no channel suffix (`segmentation/{id}.nii.gz`), so a `_0000` ending belongs to the id
+/// (the simulator's `source_0000`).
+pub fn label_id(path: &Path) -> Option<String> {
+    file_stem(path).filter(|s| !s.is_empty())
+}
+
+fn file_stem(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_string_lossy();
     let lower = name.to_ascii_lowercase();
     let stem_len = [".nii.gz", ".nii", ".dcm"]
         .iter()
         .find(|ext| lower.ends_with(*ext))
         .map(|ext| name.len() - ext.len())?;
-    let stem = &name[..stem_len];
-    let stem = stem.strip_suffix("_0000").unwrap_or(stem);
-    (!stem.is_empty()).then(|| stem.to_string())
+    Some(name[..stem_len].to_string())
 }
 
 /// Discover the cases under `path` (see the module doc for the accepted layouts).
@@ -70,7 +81,7 @@ pub fn discover(path: &Path) -> Result<Vec<CaseFiles>> {
     if img_dir.is_dir() {
         return discover_original_layout(path, &img_dir);
     }
-    let images = unique_ids(path, list_cases(path, true)?)?;
+    let images = unique_ids(path, list_cases(path, Files::Images)?)?;
     if images.is_empty() {
         return Err(Error::file(
             path,
@@ -88,7 +99,7 @@ pub fn discover(path: &Path) -> Result<Vec<CaseFiles>> {
 }
 
 fn discover_original_layout(root: &Path, img_dir: &Path) -> Result<Vec<CaseFiles>> {
-    let images = unique_ids(img_dir, list_cases(img_dir, true)?)?;
+    let images = unique_ids(img_dir, list_cases(img_dir, Files::Images)?)?;
     if images.is_empty() {
         return Err(Error::file(
             img_dir,
@@ -97,7 +108,7 @@ fn discover_original_layout(root: &Path, img_dir: &Path) -> Result<Vec<CaseFiles
     }
     let seg_dir = root.join(SEG_DIR);
     let mut labels = if seg_dir.is_dir() {
-        unique_ids(&seg_dir, list_cases(&seg_dir, false)?)?
+        unique_ids(&seg_dir, list_cases(&seg_dir, Files::Labels)?)?
     } else {
         BTreeMap::new()
     };
@@ -132,7 +143,7 @@ pub fn pair_by_id(preds: &Path, gts: &Path) -> Result<Pairing> {
             ));
         }
     }
-    let pred_files = list_cases(preds, false)?
+    let pred_files = list_cases(preds, Files::Labels)?
         .into_iter()
         .filter(|(id, _)| !id.ends_with("_reward"))
         .collect();
@@ -142,7 +153,7 @@ pub fn pair_by_id(preds: &Path, gts: &Path) -> Result<Pairing> {
     } else {
         gts.to_path_buf()
     };
-    let gt = unique_ids(&gt_root, list_cases(&gt_root, false)?)?;
+    let gt = unique_ids(&gt_root, list_cases(&gt_root, Files::Labels)?)?;
     if pred.is_empty() {
         return Err(Error::file(
             preds,
@@ -166,14 +177,26 @@ pub fn pair_by_id(preds: &Path, gts: &Path) -> Result<Pairing> {
     Ok(pairing)
 }
 
-/// `(id, path)` of every case file under `dir`, recursively; DICOM only if `with_dicom`.
-fn list_cases(dir: &Path, with_dicom: bool) -> Result<Vec<(String, PathBuf)>> {
+/// Which files a listing is for: images (DICOM too, ids without the `_0000` channel suffix) or
+/// labels (NIfTI only, ids as written).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Files {
+    Images,
+    Labels,
+}
+
+/// `(id, path)` of every case file under `dir`, recursively.
+fn list_cases(dir: &Path, files: Files) -> Result<Vec<(String, PathBuf)>> {
     let mut out = Vec::new();
     walk(dir, 0, &mut |path| {
         let is_dicom = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("dcm"));
-        if let Some(id) = case_id(path).filter(|_| with_dicom || !is_dicom) {
+        let id = match files {
+            Files::Images => case_id(path),
+            Files::Labels => label_id(path).filter(|_| !is_dicom),
+        };
+        if let Some(id) = id {
             out.push((id, path.to_path_buf()));
         }
     })?;
@@ -242,5 +265,13 @@ mod tests {
         assert_eq!(id("p001_0001.nii.gz").as_deref(), Some("p001_0001"));
         assert_eq!(id("notes.txt"), None);
         assert_eq!(id(".nii"), None);
+        // Labels have no channel suffix: `_0000` is part of their id.
+        let label = |s: &str| label_id(Path::new(s));
+        assert_eq!(
+            label("seg/source_0000.nii.gz").as_deref(),
+            Some("source_0000")
+        );
+        assert_eq!(label("p001.nii").as_deref(), Some("p001"));
+        assert_eq!(label(".nii.gz"), None);
     }
 }

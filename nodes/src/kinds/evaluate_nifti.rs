@@ -59,7 +59,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     if pairing.matched.is_empty() {
         return Err(NodeError::user(format!(
-            "no case id appears in both {} and {}; ids are file names without .nii[.gz] and _0000",
+            "no case id appears in both {} and {}; ids are the file names without .nii[.gz]",
             cfg.pred_path.display(),
             cfg.gt_path.display()
         )));
