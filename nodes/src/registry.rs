@@ -48,6 +48,7 @@ kinds! {
     Evaluate => evaluate,
     EvaluateNifti => evaluate_nifti,
     Export => export,
+    ExportData => export_data,
     AnatomicalFilter => anatomical_filter,
     Distort => distort,
     LandmarkSamples => landmark_samples,
@@ -93,9 +94,13 @@ impl Registry for Rl4segRegistry {
         config: &toml::Table,
         ctx: &NodeContext,
     ) -> Result<Metrics, NodeError> {
-        Kind::from_name(kind)
-            .ok_or_else(|| unknown(kind))?
-            .run(config, ctx)
+        let kind = Kind::from_name(kind).ok_or_else(|| unknown(kind))?;
+        // Every kind may use rayon (the simulator, metrics, the CPU backend), and its global pool
+        // can be sized only once per process: size it before the first node of a run, whatever
+        // its kind, so that `runtime.threads` holds for all of them.
+        models::device::init_threads(ctx.runtime.threads)
+            .map_err(|e| NodeError::user(e.to_string()))?;
+        kind.run(config, ctx)
     }
 
     fn external_fingerprint(

@@ -8,6 +8,7 @@ pub mod drop_labels;
 pub mod evaluate;
 pub mod evaluate_nifti;
 pub mod export;
+pub mod export_data;
 pub mod landmark_samples;
 pub mod load;
 pub mod ppo;

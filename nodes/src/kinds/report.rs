@@ -1,8 +1,9 @@
 //! `report`: collects evaluation summaries into one comparison table and plot (issue #5): each
-//! call appends one row (its `evaluation` input, labelled by `label`, plus the reward net's
-//! validation accuracy when a `reward` model is connected) to the rows of its optional `previous`
-//! report. Chained through a repeat block (`previous = "report@prev|baseline"`) it gives the
-//! per-iteration history of the RL loop; the last one adds the oracle. Writes `report.json`
+//! call appends one row (its optional `evaluation` input, labelled by `label`, plus the reward
+//! net's validation accuracy when a `reward` model is connected) to the rows of its optional
+//! `previous` report. Chained through a repeat block (`previous = "report@prev|baseline"`) it
+//! gives the per-iteration history of the RL loop; the last one adds the oracle, where there is
+//! one. Columns that no row has (Dice without target labels) are left out. Writes `report.json`
 //! (the artifact), `report.md`, `report.csv` and `report.png` (metrics per row).
 
 use std::collections::BTreeMap;
@@ -23,12 +24,12 @@ const FILE: &str = "report.json";
 pub static INFO: KindInfo = KindInfo {
     name: "report",
     doc: "append an evaluation to a comparison table (per-iteration history, baselines, oracle) with a plot",
-    version: 2,
+    version: 3,
     inputs: &[
         Port {
             name: "evaluation",
             accepts: &["evaluation"],
-            optional: false,
+            optional: true,
         },
         Port {
             name: "previous",
@@ -55,6 +56,7 @@ fn default_columns() -> Vec<String> {
         "anat_valid",
         "temporal_valid",
         "mean_reward",
+        "uncertainty",
         "reward_net_accuracy",
         "corr_uncertainty_error",
     ]
@@ -72,7 +74,8 @@ pub struct Config {
     /// Table title.
     #[serde(default)]
     pub title: String,
-    /// Metrics shown in the table and the plot, in order (missing ones are left blank).
+    /// Metrics shown in the table and the plot, in order: a missing one is left blank, and a
+    /// column no row has (Dice and Hausdorff of a target without labels) is left out.
     #[serde(default = "default_columns")]
     pub columns: Vec<String>,
 }
@@ -157,7 +160,23 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         Some(dir) => read_rows(dir)?,
         None => Vec::new(),
     };
-    let mut metrics = read_evaluation(ctx.input("evaluation")?)?;
+    // Without an evaluation (e.g. `eval_oracle|` when there is no oracle) the table is the
+    // previous one, under this node's title.
+    if let Some(dir) = ctx.inputs.get("evaluation") {
+        rows.push(evaluation_row(cfg, ctx, dir)?);
+    }
+    if rows.is_empty() {
+        return Err(NodeError::user(format!(
+            "report `{}` has neither an evaluation nor a previous report to show; connect one",
+            ctx.node_id
+        )));
+    }
+    write_outputs(cfg, ctx, &rows)
+}
+
+/// The row of one evaluation, with the reward net's validation accuracy when one is connected.
+fn evaluation_row(cfg: &Config, ctx: &NodeContext, dir: &Path) -> Result<Row, NodeError> {
+    let mut metrics = read_evaluation(dir)?;
     if let Some(dir) = ctx.inputs.get("reward") {
         let path = dir.join("calibration.json");
         if let Ok(text) = std::fs::read_to_string(&path) {
@@ -175,19 +194,27 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         .label
         .replace("{iteration}", &ctx.iteration.unwrap_or(0).to_string());
     metrics.retain(|_, (m, _)| m.is_finite());
-    rows.push(Row { label, metrics });
+    Ok(Row { label, metrics })
+}
 
+/// `report.json` (the artifact), and `report.md`, `report.csv`, `report.png` for people.
+fn write_outputs(cfg: &Config, ctx: &NodeContext, rows: &[Row]) -> Result<Metrics, NodeError> {
     let json =
-        serde_json::to_string_pretty(&rows).map_err(|e| NodeError::internal(e.to_string()))?;
+        serde_json::to_string_pretty(rows).map_err(|e| NodeError::internal(e.to_string()))?;
     std::fs::write(ctx.output_dir.join(FILE), json)
         .map_err(|e| NodeError::internal(e.to_string()))?;
     let files = ctx.files_dir()?;
-    let md = markdown(&cfg.title, &cfg.columns, &rows);
+    let columns: Vec<String> = cfg
+        .columns
+        .iter()
+        .filter(|c| rows.iter().any(|r| r.metrics.contains_key(*c)))
+        .cloned()
+        .collect();
+    let md = markdown(&cfg.title, &columns, rows);
     std::fs::write(files.join("report.md"), &md).map_err(|e| NodeError::internal(e.to_string()))?;
-    let mut csv = format!("label,{}\n", cfg.columns.join(","));
-    for r in &rows {
-        let cells: Vec<String> = cfg
-            .columns
+    let mut csv = format!("label,{}\n", columns.join(","));
+    for r in rows {
+        let cells: Vec<String> = columns
             .iter()
             .map(|c| {
                 r.metrics
@@ -210,7 +237,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     ];
     let series: Vec<Series> = plotted
         .iter()
-        .filter(|c| cfg.columns.iter().any(|x| x == *c))
+        .filter(|c| columns.iter().any(|x| x == *c))
         .map(|c| Series {
             name: (*c).to_string(),
             points: rows
@@ -239,7 +266,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     tracing::info!("{}\n{}", ctx.node_id, md.trim_end());
     let mut m = Metrics::from([("rows".to_string(), rows.len() as f64)]);
     if let Some(last) = rows.last() {
-        for c in &cfg.columns {
+        for c in &columns {
             if let Some((v, _)) = last.metrics.get(c) {
                 m.insert(c.clone(), *v);
             }
