@@ -39,17 +39,35 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn timed(repeats: usize, mut f: impl FnMut()) -> f64 {
+/// CPU time (user + system) of this process so far, in seconds, from `/proc/self/stat`
+/// (Linux; `None` elsewhere). On a loaded machine the CPU time per step is a steadier measure
+/// of the work done than the wall time.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// Median wall time and median CPU time of `repeats` runs after one warm-up run.
+fn timed(repeats: usize, mut f: impl FnMut()) -> (f64, Option<f64>) {
     f();
-    median(
-        (0..repeats)
-            .map(|_| {
-                let start = Instant::now();
-                f();
-                start.elapsed().as_secs_f64()
-            })
-            .collect(),
-    )
+    let (wall, cpu): (Vec<f64>, Vec<Option<f64>>) = (0..repeats)
+        .map(|_| {
+            let (start, cpu0) = (Instant::now(), cpu_seconds());
+            f();
+            let cpu = cpu0.zip(cpu_seconds()).map(|(a, b)| b - a);
+            (start.elapsed().as_secs_f64(), cpu)
+        })
+        .unzip();
+    let cpu: Option<Vec<f64>> = cpu.into_iter().collect();
+    (median(wall), cpu.map(median))
+}
+
+fn show(cpu: Option<f64>) -> String {
+    cpu.map_or_else(String::new, |c| format!(" (cpu {c:.2} s)"))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -76,7 +94,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let [b, _, t, h, w] = case.train;
         let x = Tensor::<5>::random(case.train, Distribution::Default, &ad);
         let y = Tensor::<4, Int>::random([b, t, h, w], Distribution::Uniform(0.0, 3.0), &ad);
-        let train_s = timed(case.repeats, || {
+        let (train_s, train_cpu) = timed(case.repeats, || {
             let Some(model) = net.take() else { return };
             let loss = match model.forward(x.clone()) {
                 Ok(logits) => cross_entropy(logits, y.clone()),
@@ -87,16 +105,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         });
         let eval = net.as_ref().map(|n| n.valid()).ok_or("model lost")?;
         let xi = Tensor::<5>::random(case.infer, Distribution::Default, &device);
-        let infer_s = timed(case.repeats, || {
+        let (infer_s, infer_cpu) = timed(case.repeats, || {
             let out = eval.forward(xi.clone()).map(|o| o.into_data());
             assert!(out.is_ok());
         });
         println!(
-            "{}: params {}, train step {:?} {train_s:.3} s, inference {:?} {infer_s:.3} s",
+            "{}: params {}, train step {:?} {train_s:.3} s{}, inference {:?} {infer_s:.3} s{}",
             case.name,
             config.num_params(),
             case.train,
-            case.infer
+            show(train_cpu),
+            case.infer,
+            show(infer_cpu),
         );
     }
     Ok(())

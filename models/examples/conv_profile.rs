@@ -83,14 +83,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("matmul [{m}, {k}] x [{k}, {n}]: {t:.4} s, {gflops:.1} GFLOP/s");
     }
     let (k133, k333, s1, s122, s222) = ([1, 3, 3], [3, 3, 3], [1, 1, 1], [1, 2, 2], [2, 2, 2]);
+    // Every conv of the `small` preset on a [2, 1, 4, 128, 128] input (decoder level l uses
+    // level l's kernel, so the full-resolution decoder convs are 3x3x3).
     conv_case("enc0.conv1", [2, 1, 4, 128, 128], 16, k133, s1, &dev);
     conv_case("enc0.conv2", [2, 16, 4, 128, 128], 16, k133, s1, &dev);
     conv_case("enc1.conv1", [2, 16, 4, 128, 128], 32, k333, s122, &dev);
     conv_case("enc1.conv2", [2, 32, 4, 64, 64], 32, k333, s1, &dev);
     conv_case("enc2.conv1", [2, 32, 4, 64, 64], 64, k333, s222, &dev);
     conv_case("enc2.conv2", [2, 64, 2, 32, 32], 64, k333, s1, &dev);
+    conv_case(
+        "bottleneck.conv1",
+        [2, 64, 2, 32, 32],
+        128,
+        k333,
+        s222,
+        &dev,
+    );
+    conv_case("bottleneck.conv2", [2, 128, 1, 16, 16], 128, k333, s1, &dev);
+    conv_case("dec2.conv1", [2, 128, 2, 32, 32], 64, k333, s1, &dev);
+    conv_case("dec2.conv2", [2, 64, 2, 32, 32], 64, k333, s1, &dev);
     conv_case("dec1.conv1", [2, 64, 4, 64, 64], 32, k333, s1, &dev);
-    conv_case("dec0.conv1", [2, 32, 4, 128, 128], 16, k133, s1, &dev);
+    conv_case("dec1.conv2", [2, 32, 4, 64, 64], 32, k333, s1, &dev);
+    conv_case("dec0.conv1", [2, 32, 4, 128, 128], 16, k333, s1, &dev);
+    conv_case("dec0.conv2", [2, 16, 4, 128, 128], 16, k333, s1, &dev);
     conv_case("out 1x1x1", [2, 16, 4, 128, 128], 3, s1, s1, &dev);
     up_case("up s122", [2, 32, 4, 64, 64], 16, s122, &dev);
     up_case("up s222", [2, 64, 2, 32, 32], 32, s222, &dev);

@@ -176,3 +176,72 @@ fn supervised_training_gives_the_same_weights_on_1_2_and_5_threads() {
         );
     }
 }
+
+/// A U-Net layer pair on the fused paths (strided conv with its scatter-back input gradient,
+/// instance norm as one batch norm, mask-multiplied LeakyReLU, stride-1 conv): every gradient,
+/// as bits.
+fn layer_pair_gradients(x: &[f32], w1: &[f32], w2: &[f32], r: &[f32]) -> Vec<Vec<u32>> {
+    use burn::module::Param;
+    use models::unet::layers::{InstanceNorm, leaky_relu_fast};
+    let device = models::device::select("cpu").expect("cpu").autodiff();
+    let x = Tensor::<5>::from_data(TensorData::new(x.to_vec(), [2, 6, 4, 40, 36]), &device)
+        .require_grad();
+    let w1 = Tensor::<5>::from_data(TensorData::new(w1.to_vec(), [8, 6, 3, 3, 3]), &device)
+        .require_grad();
+    let w2 = Tensor::<5>::from_data(TensorData::new(w2.to_vec(), [8, 8, 3, 3, 3]), &device)
+        .require_grad();
+    let r = Tensor::<5>::from_data(TensorData::new(r.to_vec(), [2, 8, 4, 20, 18]), &device);
+    let norm = InstanceNorm {
+        weight: Param::from_tensor(Tensor::<1>::ones([8], &device)),
+        bias: Param::from_tensor(Tensor::<1>::zeros([8], &device)),
+        epsilon: 1e-5,
+    };
+    let strided = ConvOptions::new([1, 2, 2], [1, 1, 1], [1, 1, 1], 1);
+    let same = ConvOptions::new([1, 1, 1], [1, 1, 1], [1, 1, 1], 1);
+    let y = conv3d(x.clone(), w1.clone(), None, strided);
+    let y = leaky_relu_fast(norm.forward(y), 0.01);
+    let y = conv3d(y, w2.clone(), None, same);
+    let grads = (y * r).sum().backward();
+    let bits1 = |t: Tensor<1>| {
+        let v = t.into_data().try_to_vec::<f32>().expect("f32 data");
+        v.into_iter().map(f32::to_bits).collect::<Vec<u32>>()
+    };
+    vec![
+        bits(x.grad(&grads).expect("x grad")),
+        bits(w1.grad(&grads).expect("w1 grad")),
+        bits(w2.grad(&grads).expect("w2 grad")),
+        bits1(norm.weight.grad(&grads).expect("norm weight grad")),
+        bits1(norm.bias.grad(&grads).expect("norm bias grad")),
+    ]
+}
+
+#[test]
+fn fused_layer_paths_are_bit_identical_on_every_run_and_on_1_2_4_and_5_threads() {
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let x = random(2 * 6 * 4 * 40 * 36, &mut rng);
+    let w1 = random(8 * 6 * 27, &mut rng);
+    let w2 = random(8 * 8 * 27, &mut rng);
+    let r = random(2 * 8 * 4 * 20 * 18, &mut rng);
+    let runs: Vec<_> = in_pool(4, || {
+        (0..RUNS / 2)
+            .map(|_| layer_pair_gradients(&x, &w1, &w2, &r))
+            .collect()
+    });
+    if let Some(i) = first_mismatch(&runs) {
+        panic!("run {i} differs from run 0");
+    }
+    for threads in [1, 2, 5] {
+        let other = in_pool(threads, || layer_pair_gradients(&x, &w1, &w2, &r));
+        for (name, (a, b)) in ["x", "w1", "w2", "norm weight", "norm bias"]
+            .iter()
+            .zip(other.iter().zip(&runs[0]))
+        {
+            let differ = a.iter().zip(b).filter(|(p, q)| p != q).count();
+            assert!(
+                differ == 0,
+                "{threads} threads and 4 threads differ in {differ} of {} {name}-gradient values",
+                a.len()
+            );
+        }
+    }
+}

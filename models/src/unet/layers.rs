@@ -6,7 +6,7 @@
 
 use burn::module::{Module, Param};
 use burn::tensor::activation::leaky_relu;
-use burn::tensor::module::{conv_transpose3d, conv3d};
+use burn::tensor::module::{batch_norm_train, conv_transpose3d, conv3d};
 use burn::tensor::ops::{ConvOptions, ConvTransposeOptions};
 use burn::tensor::{Device, Tensor, TensorData};
 use rand::Rng;
@@ -146,22 +146,46 @@ impl InstanceNorm {
 
     /// Normalise each (sample, channel) over `(T, H, W)` with the biased variance.
     ///
-    /// The affine is folded into one per-(sample, channel) scale so the full-size tensor is
-    /// touched by one subtraction, one square, one multiply and one add.
+    /// Runs as one batch norm with batch statistics over `[1, B * C, T*H*W]` (each (sample,
+    /// channel) is one "channel" there, with the affine repeated per sample): burn
+    /// differentiates it as one operation, and the CPU backend has a fused kernel for it (two
+    /// passes forward, two backward) where the same formula out of tensor operations costs a
+    /// dozen full-size passes and as many intermediate tensors.
     ///
     /// # Shapes
     /// - input and output `[B, C, T, H, W]`.
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
         let [b, c, t, h, w] = x.dims();
-        let flat: Tensor<3> = x.reshape([b, c, t * h * w]);
-        let mean = flat.clone().mean_dim(2);
-        let centered = flat - mean;
-        let var = centered.clone().square().mean_dim(2);
-        let scale =
-            var.add_scalar(self.epsilon).sqrt().recip() * self.weight.val().reshape([1, c, 1]);
-        let out = centered * scale + self.bias.val().reshape([1, c, 1]);
-        out.reshape([b, c, t, h, w])
+        let flat: Tensor<3> = x.reshape([1, b * c, t * h * w]);
+        let (gamma, beta) = (self.weight.val(), self.bias.val());
+        let (gamma, beta) = if b == 1 {
+            (gamma, beta)
+        } else {
+            (gamma.repeat_dim(0, b), beta.repeat_dim(0, b))
+        };
+        batch_norm_train(flat, gamma, beta, self.epsilon)
+            .output
+            .reshape([b, c, t, h, w])
     }
+}
+
+/// LeakyReLU. Under autodiff it is `x * m` with the mask `m` (1 where `x > 0`, the slope
+/// elsewhere) built from `x` outside the graph: the same values bit for bit, and a backward pass of one
+/// multiplication, where burn's generic LeakyReLU (a `mask_where` of `x` and `slope * x`)
+/// records two operations whose backward passes allocate zero tensors and mask twice.
+/// Without autodiff, burn's fused kernel.
+///
+/// # Shapes
+/// - input and output: any.
+pub fn leaky_relu_fast<const D: usize>(x: Tensor<D>, negative_slope: f64) -> Tensor<D> {
+    if !x.is_tracked() {
+        return leaky_relu(x, negative_slope);
+    }
+    // sign(x) is 1 for x > 0, 0 for zeros and -1 below, so the mask is 1 above zero and the
+    // slope elsewhere; a zero gives the same (signed) zero either way, and NaN stays NaN. The
+    // mask is computed without autodiff (a constant for the multiplication).
+    let mask = x.clone().inner().sign().clamp_min(negative_slope);
+    x * mask
 }
 
 /// Conv -> InstanceNorm -> LeakyReLU (patchless-nnUnet's `ConvLayer`).
@@ -177,7 +201,7 @@ impl ConvLayer {
     /// # Shapes
     /// - input `[B, Cin, T, H, W]`, output `[B, Cout, T/sT, H/sH, W/sW]`.
     pub fn forward(&self, x: Tensor<5>) -> Tensor<5> {
-        leaky_relu(self.norm.forward(self.conv.forward(x)), self.negative_slope)
+        leaky_relu_fast(self.norm.forward(self.conv.forward(x)), self.negative_slope)
     }
 }
 

@@ -79,6 +79,10 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
+            // rl4seg: channels-first im2col with the output positions as the GEMM's M.
+            if !crate::ops::conv_cf::legacy() {
+                return crate::ops::conv_cf::conv3d_cf::<$T>(x, weight, bias, options, $dtype, $zero);
+            }
             conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
         }
     };
@@ -339,81 +343,84 @@ fn conv3d_impl<
             // Process batches and tiles in parallel (nested parallelism)
             (0..batch_size).into_par_iter().for_each(|b| {
                 // rl4seg: one column buffer per worker (im2col writes every element).
-                (0..num_tiles).into_par_iter().for_each_init(|| vec![zero; col_len * TILE_SIZE], |col_buf, tile_idx| {
-                    let tile_start = tile_idx * TILE_SIZE;
-                    let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
-                    let tile_size = tile_end - tile_start;
+                (0..num_tiles).into_par_iter().for_each_init(
+                    || vec![zero; col_len * TILE_SIZE],
+                    |col_buf, tile_idx| {
+                        let tile_start = tile_idx * TILE_SIZE;
+                        let tile_end = (tile_start + TILE_SIZE).min(spatial_out);
+                        let tile_size = tile_end - tile_start;
 
-                    // Process each group separately
-                    for g in 0..groups {
-                        let in_c_start = g * channels_per_group;
-                        let out_c_start = g * out_channels_per_group;
+                        // Process each group separately
+                        for g in 0..groups {
+                            let in_c_start = g * channels_per_group;
+                            let out_c_start = g * out_channels_per_group;
 
-                        // Build im2col for this tile and group
-                        let col_tile = &mut col_buf[..col_len * tile_size];
+                            // Build im2col for this tile and group
+                            let col_tile = &mut col_buf[..col_len * tile_size];
 
-                        im2col_3d_tile(
-                            col_tile,
-                            &x_nhwc,
-                            tile_start,
-                            tile_end,
-                            out_h,
-                            out_w,
-                            kernel_d,
-                            kernel_h,
-                            kernel_w,
-                            stride_d,
-                            stride_h,
-                            stride_w,
-                            dilation_d,
-                            dilation_h,
-                            dilation_w,
-                            pad_d,
-                            pad_h,
-                            pad_w,
-                            in_d,
-                            in_h,
-                            in_w,
-                            channels_per_group,
-                            col_len,
-                            b,
-                            in_c_start,
-                            nhwc_stride,
-                        );
+                            im2col_3d_tile(
+                                col_tile,
+                                &x_nhwc,
+                                tile_start,
+                                tile_end,
+                                out_h,
+                                out_w,
+                                kernel_d,
+                                kernel_h,
+                                kernel_w,
+                                stride_d,
+                                stride_h,
+                                stride_w,
+                                dilation_d,
+                                dilation_h,
+                                dilation_w,
+                                pad_d,
+                                pad_h,
+                                pad_w,
+                                in_d,
+                                in_h,
+                                in_w,
+                                channels_per_group,
+                                col_len,
+                                b,
+                                in_c_start,
+                                nhwc_stride,
+                            );
 
-                        // Get weight slice for this group
-                        let w_start = out_c_start * col_len;
-                        let w_end = w_start + out_channels_per_group * col_len;
-                        let w_group = &w_flat[w_start..w_end];
+                            // Get weight slice for this group
+                            let w_start = out_c_start * col_len;
+                            let w_end = w_start + out_channels_per_group * col_len;
+                            let w_group = &w_flat[w_start..w_end];
 
-                        // rl4seg: GEMM as col_tile[tile_size, col_len] @ w_group[out_c, col_len]^T
-                        // (positions as rows): the gemm crate is 3-4x faster with the long
-                        // dimension as M than with out_c (16-64) as M.
-                        let result = gemm_fn(
-                            col_tile,
-                            w_group,
-                            tile_size,
-                            col_len,
-                            out_channels_per_group,
-                        );
+                            // rl4seg: GEMM as col_tile[tile_size, col_len] @ w_group[out_c, col_len]^T
+                            // (positions as rows): the gemm crate is 3-4x faster with the long
+                            // dimension as M than with out_c (16-64) as M.
+                            let result = gemm_fn(
+                                col_tile,
+                                w_group,
+                                tile_size,
+                                col_len,
+                                out_channels_per_group,
+                            );
 
-                        // Write results to output for this group's output channels
-                        for c_out in 0..out_channels_per_group {
-                            for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
-                                let dst_idx = b * channels_out * spatial_out
-                                    + (out_c_start + c_out) * spatial_out
-                                    + global_idx;
-                                let res_idx = local_idx * out_channels_per_group + c_out;
-                                unsafe {
-                                    debug_assert!(
-                                        dst_idx < batch_size * channels_out * spatial_out
-                                    );
-                                    dst_ptr.write(dst_idx, result[res_idx]);
+                            // Write results to output for this group's output channels
+                            for c_out in 0..out_channels_per_group {
+                                for (local_idx, global_idx) in (tile_start..tile_end).enumerate() {
+                                    let dst_idx = b * channels_out * spatial_out
+                                        + (out_c_start + c_out) * spatial_out
+                                        + global_idx;
+                                    let res_idx = local_idx * out_channels_per_group + c_out;
+                                    unsafe {
+                                        debug_assert!(
+                                            dst_idx < batch_size * channels_out * spatial_out
+                                        );
+                                        dst_ptr.write(dst_idx, result[res_idx]);
+                                    }
                                 }
                             }
                         }
-                    }
-                });
+                    },
+                );
             });
             dst
         }
@@ -1840,7 +1847,13 @@ gemm_typed!(gemm_f16, f16, f16::from_f32(0.0), f16::from_f32(1.0));
 
 /// `[B, C, S]` (channels-first) -> `[B, S, C]` (channels-last), transposed in 64x64 blocks so
 /// that both reads and writes stay in cache.
-fn to_channels_last<T: Copy>(x: &[T], batch: usize, channels: usize, spatial: usize, zero: T) -> Vec<T> {
+fn to_channels_last<T: Copy>(
+    x: &[T],
+    batch: usize,
+    channels: usize,
+    spatial: usize,
+    zero: T,
+) -> Vec<T> {
     const BLOCK: usize = 64;
     let mut out = vec![zero; batch * channels * spatial];
     for b in 0..batch {
@@ -1862,7 +1875,13 @@ fn to_channels_last<T: Copy>(x: &[T], batch: usize, channels: usize, spatial: us
 }
 
 /// `[B, S, C]` -> `[B, C, S]`, the inverse of [`to_channels_last`].
-fn to_channels_first<T: Copy>(x: &[T], batch: usize, channels: usize, spatial: usize, zero: T) -> Vec<T> {
+fn to_channels_first<T: Copy>(
+    x: &[T],
+    batch: usize,
+    channels: usize,
+    spatial: usize,
+    zero: T,
+) -> Vec<T> {
     const BLOCK: usize = 64;
     let mut out = vec![zero; batch * channels * spatial];
     for b in 0..batch {
@@ -1970,7 +1989,14 @@ impl ConvGeometry {
         let c = self.channels_in;
         (d * h * w * c, h * w * c, w * c, c, 1)
     }
-    fn im2col<T: bytemuck::Pod + Copy>(&self, col: &mut [T], x_nhwc: &[T], b: usize, g: usize, tile: (usize, usize)) {
+    fn im2col<T: bytemuck::Pod + Copy>(
+        &self,
+        col: &mut [T],
+        x_nhwc: &[T],
+        b: usize,
+        g: usize,
+        tile: (usize, usize),
+    ) {
         im2col_3d_tile(
             col,
             x_nhwc,
@@ -2003,7 +2029,14 @@ impl ConvGeometry {
 
     /// Scatter-add a `[tile, col_len]` column block back into the channels-last input gradient
     /// (the adjoint of [`Self::im2col`]).
-    fn col2im<T: Copy + core::ops::Add<Output = T>>(&self, col: &[T], dx_nhwc: &mut [T], b: usize, g: usize, tile: (usize, usize)) {
+    fn col2im<T: Copy + core::ops::Add<Output = T>>(
+        &self,
+        col: &[T],
+        dx_nhwc: &mut [T],
+        b: usize,
+        g: usize,
+        tile: (usize, usize),
+    ) {
         let [in_d, in_h, in_w] = self.input;
         let [_, out_h, out_w] = self.output;
         let [kd_n, kh_n, kw_n] = self.kernel;
@@ -2017,13 +2050,26 @@ impl ConvGeometry {
             let row = &col[local * col_len..(local + 1) * col_len];
             let mut offset = 0;
             for kd in 0..kd_n {
-                let id = (od * self.stride[0] + kd * self.dilation[0]) as isize - self.padding[0] as isize;
+                let id = (od * self.stride[0] + kd * self.dilation[0]) as isize
+                    - self.padding[0] as isize;
                 for kh in 0..kh_n {
-                    let ih = (oh * self.stride[1] + kh * self.dilation[1]) as isize - self.padding[1] as isize;
+                    let ih = (oh * self.stride[1] + kh * self.dilation[1]) as isize
+                        - self.padding[1] as isize;
                     for kw in 0..kw_n {
-                        let iw = (ow * self.stride[2] + kw * self.dilation[2]) as isize - self.padding[2] as isize;
-                        if id >= 0 && id < in_d as isize && ih >= 0 && ih < in_h as isize && iw >= 0 && iw < in_w as isize {
-                            let base = b * st.0 + id as usize * st.1 + ih as usize * st.2 + iw as usize * st.3 + g * cin_g;
+                        let iw = (ow * self.stride[2] + kw * self.dilation[2]) as isize
+                            - self.padding[2] as isize;
+                        if id >= 0
+                            && id < in_d as isize
+                            && ih >= 0
+                            && ih < in_h as isize
+                            && iw >= 0
+                            && iw < in_w as isize
+                        {
+                            let base = b * st.0
+                                + id as usize * st.1
+                                + ih as usize * st.2
+                                + iw as usize * st.3
+                                + g * cin_g;
                             let dst = &mut dx_nhwc[base..base + cin_g];
                             for (d, &v) in dst.iter_mut().zip(&row[offset..offset + cin_g]) {
                                 *d = *d + v;
@@ -2039,7 +2085,12 @@ impl ConvGeometry {
 
 const BACKWARD_TILE: usize = 512;
 
-fn conv_geometry(x: &FlexTensor, w_shape: &[usize], grad: &FlexTensor, options: &ConvOptions<3>) -> ConvGeometry {
+fn conv_geometry(
+    x: &FlexTensor,
+    w_shape: &[usize],
+    grad: &FlexTensor,
+    options: &ConvOptions<3>,
+) -> ConvGeometry {
     let xs = x.layout().shape();
     let gs = grad.layout().shape();
     ConvGeometry {
@@ -2071,12 +2122,24 @@ pub(crate) fn conv3d_weight_backward_impl<T>(
     zero: T,
 ) -> FlexTensor
 where
-    T: bytemuck::Pod + Copy + Send + Sync + core::ops::Add<Output = T> + burn_backend::Element + 'static,
+    T: bytemuck::Pod
+        + Copy
+        + Send
+        + Sync
+        + core::ops::Add<Output = T>
+        + burn_backend::Element
+        + 'static,
 {
     let x = x.to_contiguous();
     let grad = output_grad.to_contiguous();
     let geo = conv_geometry(&x, w_shape, &grad, options);
-    let x_nhwc = to_channels_last(x.storage::<T>(), geo.batch, geo.channels_in, geo.spatial_in(), zero);
+    let x_nhwc = to_channels_last(
+        x.storage::<T>(),
+        geo.batch,
+        geo.channels_in,
+        geo.spatial_in(),
+        zero,
+    );
     let grad_data: &[T] = grad.storage();
     let (col_len, cout_g, spatial_out) = (geo.col_len(), geo.cout_g(), geo.spatial_out());
     let tiles = spatial_out.div_ceil(BACKWARD_TILE);
@@ -2090,7 +2153,10 @@ where
             || vec![zero; col_len * BACKWARD_TILE],
             |acc, col, item| {
                 let (b, t) = (item / tiles, item % tiles);
-                let tile = (t * BACKWARD_TILE, ((t + 1) * BACKWARD_TILE).min(spatial_out));
+                let tile = (
+                    t * BACKWARD_TILE,
+                    ((t + 1) * BACKWARD_TILE).min(spatial_out),
+                );
                 let len = tile.1 - tile.0;
                 geo.im2col(col, &x_nhwc, b, g, tile);
                 let g_off = (b * geo.channels_out + g * cout_g) * spatial_out + tile.0;
@@ -2129,7 +2195,8 @@ where
         for co in 0..cout_g {
             for ci in 0..cin_g {
                 for k in 0..ks {
-                    weight_grad[((g * cout_g + co) * cin_g + ci) * ks + k] = acc[(k * cin_g + ci) * cout_g + co];
+                    weight_grad[((g * cout_g + co) * cin_g + ci) * ks + k] =
+                        acc[(k * cin_g + ci) * cout_g + co];
                 }
             }
         }
@@ -2155,7 +2222,13 @@ pub(crate) fn conv3d_x_backward_impl<T>(
     zero: T,
 ) -> FlexTensor
 where
-    T: bytemuck::Pod + Copy + Send + Sync + core::ops::Add<Output = T> + burn_backend::Element + 'static,
+    T: bytemuck::Pod
+        + Copy
+        + Send
+        + Sync
+        + core::ops::Add<Output = T>
+        + burn_backend::Element
+        + 'static,
 {
     let weight = weight.to_contiguous();
     let grad = output_grad.to_contiguous();
@@ -2190,7 +2263,10 @@ where
         let mut col = vec![zero; col_len * BACKWARD_TILE];
         for t in 0..tiles {
             for g in 0..geo.groups {
-                let tile = (t * BACKWARD_TILE, ((t + 1) * BACKWARD_TILE).min(spatial_out));
+                let tile = (
+                    t * BACKWARD_TILE,
+                    ((t + 1) * BACKWARD_TILE).min(spatial_out),
+                );
                 let len = tile.1 - tile.0;
                 let g_off = (b * geo.channels_out + g * cout_g) * spatial_out + tile.0;
                 // col[len, col_len] = grad_tile[len, cout_g] @ w_g[cout_g, col_len]
@@ -2263,11 +2339,15 @@ where
         }
     }
     let shape = Shape::from(vec![cin_g * groups, cout_g, s[2], s[3], s[4]]);
-    FlexTensor::new(Bytes::from_elems(out), Layout::contiguous(shape), weight.dtype())
+    FlexTensor::new(
+        Bytes::from_elems(out),
+        Layout::contiguous(shape),
+        weight.dtype(),
+    )
 }
 
 /// The multiplicative unit of `T` (f32, f64 or f16).
-fn unit<T: bytemuck::Pod + 'static>(zero: T) -> T {
+pub(crate) fn unit<T: bytemuck::Pod + 'static>(zero: T) -> T {
     use core::any::TypeId;
     let id = TypeId::of::<T>();
     let bytes: Vec<u8> = if id == TypeId::of::<f32>() {

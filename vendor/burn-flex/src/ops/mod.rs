@@ -97,6 +97,8 @@ pub mod comparison;
 #[macro_use]
 mod conv_common;
 pub mod conv;
+// rl4seg: channels-first conv3d passes.
+pub(crate) mod conv_cf;
 pub mod conv_transpose;
 pub mod cumulative;
 pub mod deform_conv;
@@ -112,6 +114,8 @@ pub mod interpolate;
 pub mod mask;
 pub mod matmul;
 mod module;
+// rl4seg: fused batch norm (batch statistics) and its backward pass.
+pub(crate) mod norm;
 pub mod pool;
 mod qtensor;
 pub mod reduce;

@@ -2,14 +2,15 @@
 //!
 //! These operations power neural network modules like convolutions and pooling.
 
-use crate::ops::{conv, conv_transpose, deform_conv, interpolate, pool};
+use crate::ops::{conv, conv_cf, conv_transpose, deform_conv, interpolate, pool};
 use crate::{Flex, FlexTensor, Layout};
 use burn_backend::{
     DType, Element, TensorMetadata,
     ops::{
-        AttentionModuleOptions, ConvOptions, ConvTransposeOptions, DeformConv2dBackward,
-        DeformConvOptions, FloatTensorOps, IntTensorOps, InterpolateMode, InterpolateOptions,
-        MaxPool2dBackward, MaxPool2dWithIndices, ModuleOps, conv::pad_asymmetric_conv_input,
+        AttentionModuleOptions, BatchNormTrain, BatchNormTrainBackward, ConvOptions,
+        ConvTransposeOptions, DeformConv2dBackward, DeformConvOptions, FloatTensorOps,
+        IntTensorOps, InterpolateMode, InterpolateOptions, MaxPool2dBackward, MaxPool2dWithIndices,
+        ModuleOps, conv::pad_asymmetric_conv_input,
     },
     tensor::{BoolTensor, FloatTensor, IntTensor},
 };
@@ -290,20 +291,90 @@ impl ModuleOps<Flex> for Flex {
                 _ => conv::flip_transpose_weight(weight, groups, 0.0f32),
             };
             let pad = [0, 1, 2].map(|i| kernel[i] - 1 - padding[i]);
-            let dx = Self::conv3d(output_grad, flipped, None, ConvOptions::new([1, 1, 1], pad, [1, 1, 1], groups));
+            let dx = Self::conv3d(
+                output_grad,
+                flipped,
+                None,
+                ConvOptions::new([1, 1, 1], pad, [1, 1, 1], groups),
+            );
             debug_assert_eq!(dx.layout().shape(), &x_shape);
             return match crop {
                 Some(ranges) => Flex::float_slice(dx, &ranges),
                 None => dx,
             };
         }
+        // rl4seg: strided input gradient as one GEMM per tile into a kernel-major column
+        // buffer, scattered back to NCDHW per input channel (`conv_cf`).
+        if !conv_cf::legacy() {
+            let dx = match x.dtype() {
+                DType::F32 => conv_cf::conv3d_cf_x_backward(
+                    &x_shape,
+                    weight,
+                    output_grad,
+                    &options,
+                    DType::F32,
+                    0.0f32,
+                ),
+                DType::F64 => conv_cf::conv3d_cf_x_backward(
+                    &x_shape,
+                    weight,
+                    output_grad,
+                    &options,
+                    DType::F64,
+                    0.0f64,
+                ),
+                DType::F16 => conv_cf::conv3d_cf_x_backward(
+                    &x_shape,
+                    weight,
+                    output_grad,
+                    &options,
+                    DType::F16,
+                    burn_std::f16::from_f32(0.0),
+                ),
+                DType::BF16 => {
+                    let to = |t| cast_to_f32(t, burn_std::bf16::to_f32);
+                    let dx = conv_cf::conv3d_cf_x_backward(
+                        &x_shape,
+                        to(weight),
+                        to(output_grad),
+                        &options,
+                        DType::F32,
+                        0.0f32,
+                    );
+                    cast_from_f32(dx, burn_std::bf16::from_f32)
+                }
+                dtype => panic!("conv3d_x_backward: unsupported dtype {:?}", dtype),
+            };
+            return match crop {
+                Some(ranges) => Flex::float_slice(dx, &ranges),
+                None => dx,
+            };
+        }
         let dx = match x.dtype() {
-            DType::F32 => conv::conv3d_x_backward_impl(x, weight, output_grad, &options, DType::F32, 0.0f32),
-            DType::F64 => conv::conv3d_x_backward_impl(x, weight, output_grad, &options, DType::F64, 0.0f64),
-            DType::F16 => conv::conv3d_x_backward_impl(x, weight, output_grad, &options, DType::F16, burn_std::f16::from_f32(0.0)),
+            DType::F32 => {
+                conv::conv3d_x_backward_impl(x, weight, output_grad, &options, DType::F32, 0.0f32)
+            }
+            DType::F64 => {
+                conv::conv3d_x_backward_impl(x, weight, output_grad, &options, DType::F64, 0.0f64)
+            }
+            DType::F16 => conv::conv3d_x_backward_impl(
+                x,
+                weight,
+                output_grad,
+                &options,
+                DType::F16,
+                burn_std::f16::from_f32(0.0),
+            ),
             DType::BF16 => {
                 let to = |t| cast_to_f32(t, burn_std::bf16::to_f32);
-                let dx = conv::conv3d_x_backward_impl(to(x), to(weight), to(output_grad), &options, DType::F32, 0.0f32);
+                let dx = conv::conv3d_x_backward_impl(
+                    to(x),
+                    to(weight),
+                    to(output_grad),
+                    &options,
+                    DType::F32,
+                    0.0f32,
+                );
                 cast_from_f32(dx, burn_std::bf16::from_f32)
             }
             dtype => panic!("conv3d_x_backward: unsupported dtype {:?}", dtype),
@@ -322,16 +393,157 @@ impl ModuleOps<Flex> for Flex {
     ) -> FloatTensor<Flex> {
         let (x, options, _) = symmetric_conv3d_input(x, options);
         let w_shape = weight.layout().shape().clone();
+        // rl4seg: kernel-major im2col contracted with the output gradient (`conv_cf`).
+        if !conv_cf::legacy() {
+            return match x.dtype() {
+                DType::F32 => conv_cf::conv3d_cf_weight_backward(
+                    x,
+                    &w_shape,
+                    output_grad,
+                    &options,
+                    DType::F32,
+                    0.0f32,
+                ),
+                DType::F64 => conv_cf::conv3d_cf_weight_backward(
+                    x,
+                    &w_shape,
+                    output_grad,
+                    &options,
+                    DType::F64,
+                    0.0f64,
+                ),
+                DType::F16 => conv_cf::conv3d_cf_weight_backward(
+                    x,
+                    &w_shape,
+                    output_grad,
+                    &options,
+                    DType::F16,
+                    burn_std::f16::from_f32(0.0),
+                ),
+                DType::BF16 => {
+                    let to = |t| cast_to_f32(t, burn_std::bf16::to_f32);
+                    let wg = conv_cf::conv3d_cf_weight_backward(
+                        to(x),
+                        &w_shape,
+                        to(output_grad),
+                        &options,
+                        DType::F32,
+                        0.0f32,
+                    );
+                    cast_from_f32(wg, burn_std::bf16::from_f32)
+                }
+                dtype => panic!("conv3d_weight_backward: unsupported dtype {:?}", dtype),
+            };
+        }
         match x.dtype() {
-            DType::F32 => conv::conv3d_weight_backward_impl(x, &w_shape, output_grad, &options, DType::F32, 0.0f32),
-            DType::F64 => conv::conv3d_weight_backward_impl(x, &w_shape, output_grad, &options, DType::F64, 0.0f64),
-            DType::F16 => conv::conv3d_weight_backward_impl(x, &w_shape, output_grad, &options, DType::F16, burn_std::f16::from_f32(0.0)),
+            DType::F32 => conv::conv3d_weight_backward_impl(
+                x,
+                &w_shape,
+                output_grad,
+                &options,
+                DType::F32,
+                0.0f32,
+            ),
+            DType::F64 => conv::conv3d_weight_backward_impl(
+                x,
+                &w_shape,
+                output_grad,
+                &options,
+                DType::F64,
+                0.0f64,
+            ),
+            DType::F16 => conv::conv3d_weight_backward_impl(
+                x,
+                &w_shape,
+                output_grad,
+                &options,
+                DType::F16,
+                burn_std::f16::from_f32(0.0),
+            ),
             DType::BF16 => {
                 let to = |t| cast_to_f32(t, burn_std::bf16::to_f32);
-                let wg = conv::conv3d_weight_backward_impl(to(x), &w_shape, to(output_grad), &options, DType::F32, 0.0f32);
+                let wg = conv::conv3d_weight_backward_impl(
+                    to(x),
+                    &w_shape,
+                    to(output_grad),
+                    &options,
+                    DType::F32,
+                    0.0f32,
+                );
                 cast_from_f32(wg, burn_std::bf16::from_f32)
             }
             dtype => panic!("conv3d_weight_backward: unsupported dtype {:?}", dtype),
+        }
+    }
+
+    // rl4seg: native weight gradient of conv_transpose3d (one GEMM per kernel tap, `conv_cf`)
+    // instead of burn's conv3d whose kernel is the whole input.
+    fn conv_transpose3d_weight_backward(
+        x: FloatTensor<Flex>,
+        weight: FloatTensor<Flex>,
+        output_grad: FloatTensor<Flex>,
+        options: ConvTransposeOptions<3>,
+    ) -> FloatTensor<Flex> {
+        let w_shape = weight.layout().shape().clone();
+        let (s, p, d, g) = (
+            options.stride,
+            options.padding,
+            options.dilation,
+            options.groups,
+        );
+        match x.dtype() {
+            DType::F32 => conv_cf::conv_transpose3d_cf_weight_backward(
+                x,
+                &w_shape,
+                output_grad,
+                s,
+                p,
+                d,
+                g,
+                DType::F32,
+                0.0f32,
+            ),
+            DType::F64 => conv_cf::conv_transpose3d_cf_weight_backward(
+                x,
+                &w_shape,
+                output_grad,
+                s,
+                p,
+                d,
+                g,
+                DType::F64,
+                0.0f64,
+            ),
+            DType::F16 => conv_cf::conv_transpose3d_cf_weight_backward(
+                x,
+                &w_shape,
+                output_grad,
+                s,
+                p,
+                d,
+                g,
+                DType::F16,
+                burn_std::f16::from_f32(0.0),
+            ),
+            DType::BF16 => {
+                let to = |t| cast_to_f32(t, burn_std::bf16::to_f32);
+                let wg = conv_cf::conv_transpose3d_cf_weight_backward(
+                    to(x),
+                    &w_shape,
+                    to(output_grad),
+                    s,
+                    p,
+                    d,
+                    g,
+                    DType::F32,
+                    0.0f32,
+                );
+                cast_from_f32(wg, burn_std::bf16::from_f32)
+            }
+            dtype => panic!(
+                "conv_transpose3d_weight_backward: unsupported dtype {:?}",
+                dtype
+            ),
         }
     }
 
@@ -817,6 +1029,27 @@ impl ModuleOps<Flex> for Flex {
         )
     }
 
+    // rl4seg: fused batch norm with batch statistics and its backward pass (`ops::norm`).
+    fn batch_norm_train(
+        x: FloatTensor<Flex>,
+        gamma: FloatTensor<Flex>,
+        beta: FloatTensor<Flex>,
+        epsilon: f64,
+    ) -> BatchNormTrain<Flex> {
+        crate::ops::norm::batch_norm_train(x, gamma, beta, epsilon)
+    }
+
+    fn batch_norm_train_backward(
+        x: FloatTensor<Flex>,
+        gamma: FloatTensor<Flex>,
+        mean: FloatTensor<Flex>,
+        variance: FloatTensor<Flex>,
+        epsilon: f64,
+        output_grad: FloatTensor<Flex>,
+    ) -> BatchNormTrainBackward<Flex> {
+        crate::ops::norm::batch_norm_train_backward(x, gamma, mean, variance, epsilon, output_grad)
+    }
+
     fn layer_norm(
         tensor: FloatTensor<Flex>,
         gamma: FloatTensor<Flex>,
@@ -881,14 +1114,20 @@ mod tests {
 fn symmetric_conv3d_input(
     x: FlexTensor,
     options: ConvOptions<3>,
-) -> (FlexTensor, ConvOptions<3>, Option<alloc::vec::Vec<burn_backend::Slice>>) {
+) -> (
+    FlexTensor,
+    ConvOptions<3>,
+    Option<alloc::vec::Vec<burn_backend::Slice>>,
+) {
     if !options.is_asymmetric() {
         return (x, options, None);
     }
     let shape = x.layout().shape().clone();
     let begin = options.padding_begin();
-    let mut ranges: alloc::vec::Vec<burn_backend::Slice> =
-        shape.iter().map(|&n| burn_backend::Slice::from(0..n)).collect();
+    let mut ranges: alloc::vec::Vec<burn_backend::Slice> = shape
+        .iter()
+        .map(|&n| burn_backend::Slice::from(0..n))
+        .collect();
     for d in 0..3 {
         ranges[d + 2] = burn_backend::Slice::from(begin[d]..begin[d] + shape[d + 2]);
     }
