@@ -4,7 +4,9 @@
 //! is kept, and `"a|"` reads `a` if it is kept and leaves the (optional) port unconnected if
 //! not. Nodes that only fed removed nodes are removed too, so a pipeline can offer "train a
 //! policy, or load `ckpt_path` if one is given" without running the training when it is not
-//! needed. Applied to the typed spec before planning; `when` never reaches a node's config.
+//! needed. `keep = true` marks a node whose own outputs are wanted (pictures, a data set) so it
+//! stays when the only nodes it feeds are removed (`rl4seg run simulate` without `output_path`).
+//! Applied to the typed spec before planning; `when` and `keep` never reach a node's config.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -37,7 +39,18 @@ fn lookup<'a>(tree: &'a toml::Table, path: &str) -> Option<&'a toml::Value> {
 pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<String>> {
     let mut errors = Vec::new();
     let mut active = BTreeSet::new();
+    let mut wanted = BTreeSet::new();
     for node in &mut spec.nodes {
+        match node.config.remove("keep") {
+            None | Some(toml::Value::Boolean(false)) => {}
+            Some(toml::Value::Boolean(true)) => {
+                wanted.insert(node.id.clone());
+            }
+            Some(other) => errors.push(format!(
+                "node `{}`: keep = {other} must be true or false",
+                node.id
+            )),
+        }
         let keep = match node.config.remove("when") {
             None => true,
             Some(toml::Value::String(cond)) => {
@@ -113,7 +126,7 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
         .collect();
     let mut keep: BTreeSet<String> = active
         .iter()
-        .filter(|id| originally_sink.contains(*id))
+        .filter(|id| originally_sink.contains(*id) || wanted.contains(*id))
         .cloned()
         .collect();
     let by_id: BTreeMap<String, Vec<String>> = spec
@@ -170,6 +183,38 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
 mod tests {
     use super::*;
     use crate::spec::{NodeSpec, RuntimeConfig};
+
+    #[test]
+    fn a_kept_node_stays_when_the_node_it_feeds_is_removed() {
+        let mut s = spec(vec![
+            node("data", &[], None),
+            node("export", &[("data", "data")], Some("x")),
+        ]);
+        s.nodes[0]
+            .config
+            .insert("keep".into(), toml::Value::Boolean(true));
+        let off: toml::Table = toml::from_str("x = false").expect("toml");
+        let mut pruned = s.clone();
+        pruned.nodes[0].config.remove("keep");
+        apply(&mut pruned, &off).expect("valid");
+        assert!(
+            ids(&pruned).is_empty(),
+            "without keep, data only fed export"
+        );
+        apply(&mut s, &off).expect("valid");
+        assert_eq!(ids(&s), ["data"]);
+        assert!(!s.nodes[0].config.contains_key("keep"));
+
+        let mut bad = spec(vec![node("a", &[], None)]);
+        bad.nodes[0]
+            .config
+            .insert("keep".into(), toml::Value::String("yes".into()));
+        let err = apply(&mut bad, &off).expect_err("bad keep");
+        assert!(
+            err[0].contains("keep = \"yes\" must be true or false"),
+            "{err:?}"
+        );
+    }
 
     fn node(id: &str, inputs: &[(&str, &str)], when: Option<&str>) -> NodeSpec {
         let mut config = toml::Table::new();
