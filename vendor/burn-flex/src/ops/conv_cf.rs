@@ -629,9 +629,10 @@ impl<T> OutPtr<T> {
     }
 }
 
-/// TEMPORARY (A/B measurement): `RL4SEG_CONV_LEGACY=1` selects the release's paths.
-pub(crate) fn legacy() -> bool {
-    std::env::var_os("RL4SEG_CONV_LEGACY").is_some()
+/// The `upstream-conv3d` feature keeps burn-flex 0.22.1's own conv3d passes (forward, input and
+/// weight gradients), for A/B benchmarks against this module; off by default.
+pub(crate) const fn legacy() -> bool {
+    cfg!(feature = "upstream-conv3d")
 }
 
 /// rl4seg: gradient of conv_transpose3d with respect to its weight `[c_in, c_out/groups, k...]`,
