@@ -9,10 +9,11 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use models::UNet;
 use models::convert::float_values;
 use models::error::TrainError;
-use models::policy::probs;
+use models::policy::{greedy, probs};
 use models::rl::{
-    ActorTerms, PpoConfig, PpoOutcome, PpoTrainer, Rollout, Selection, TtoConfig, actor_loss,
-    critic_loss, nearest_resize, reward_nets_map, train_ppo, tto_sequence,
+    ActorTerms, PassScore, PpoConfig, PpoOutcome, PpoTrainer, Rollout, Selection, TtoConfig,
+    TtoJudges, TtoScore, actor_loss, critic_loss, nearest_resize, reward_nets_map, train_ppo,
+    tto_sequence,
 };
 use models::roles::{actor_config, critic_config, reward_config};
 use ndarray::Array3;
@@ -339,7 +340,7 @@ fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
         lr: 0.01,
         ..TtoConfig::default()
     };
-    let mut reward = class_two_reward;
+    let (mut reward, mut score) = (class_two_reward, class_two_reward);
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let outcome = tto_sequence(
         nets.actor.clone(),
@@ -347,14 +348,21 @@ fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
         Some(&nets.critic),
         image.view(),
         &config,
-        &mut reward,
+        TtoJudges {
+            rollout: &mut reward,
+            score: &mut score,
+            validity: None,
+        },
         &mut rng,
     )
     .expect("tto");
     assert_eq!(outcome.passes, 5);
     assert_eq!(outcome.scores.len(), 5);
     assert_eq!(outcome.initial_score, outcome.scores[0]);
-    assert!(outcome.best_score >= outcome.initial_score, "{outcome:?}");
+    assert!(
+        outcome.best_score.reward >= outcome.initial_score.reward,
+        "{outcome:?}"
+    );
     assert_eq!(outcome.best_score, outcome.scores[outcome.best_pass]);
     assert!(
         outcome.best_pass > 0,
@@ -378,12 +386,163 @@ fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
         None,
         short.view(),
         &config,
-        &mut reward,
+        TtoJudges {
+            rollout: &mut reward,
+            score: &mut score,
+            validity: None,
+        },
         &mut rng,
     )
     .expect_err("must fail")
     .to_string();
     assert!(e.contains("window"), "{e}");
+}
+
+#[test]
+fn tto_prediction_score_is_the_worst_frame_reward_of_the_argmax_on_the_original_chunks() {
+    let device = Device::flex();
+    let nets = tiny_nets(&device);
+    let image = noise_image(6, 8); // chunks at frames 0 and 2
+    let config = TtoConfig {
+        lr: 0.01,
+        iterations: 2,
+        score: TtoScore::Prediction,
+        ..TtoConfig::default()
+    };
+    // Expected initial score, computed here: class-2 fraction of each argmax frame, worst one.
+    let x = models::convert::image_to_tensor(image.view(), &device);
+    let mut expected = f64::INFINITY;
+    for start in [0, 2] {
+        let labels = greedy(
+            nets.actor
+                .forward(x.clone().narrow(2, start, 4))
+                .expect("forward"),
+        );
+        let [_, t, h, w] = labels.dims();
+        let values = models::convert::int_values(labels);
+        for f in 0..t {
+            let frame = &values[f * h * w..(f + 1) * h * w];
+            let share = frame.iter().filter(|&&v| v == 2).count() as f64 / (h * w) as f64;
+            expected = expected.min(share);
+        }
+    }
+    let mut reward = class_two_reward;
+    let mut seen: Vec<Vec<f32>> = Vec::new();
+    let mut score = |chunk: Tensor<5>, actions: Tensor<4, Int>| {
+        seen.push(float_values(chunk.clone()));
+        class_two_reward(chunk, actions)
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let outcome = tto_sequence(
+        nets.actor.clone(),
+        &nets.reference,
+        None,
+        image.view(),
+        &config,
+        TtoJudges {
+            rollout: &mut reward,
+            score: &mut score,
+            validity: None,
+        },
+        &mut rng,
+    )
+    .expect("tto");
+    assert!(
+        (outcome.initial_score.reward - expected).abs() < 1e-6,
+        "{:?} vs {expected}",
+        outcome.initial_score
+    );
+    assert_eq!(outcome.initial_score.valid, 0.0);
+    assert_eq!(outcome.scores.len(), 3);
+    assert_eq!(outcome.best_score, outcome.scores[outcome.best_pass]);
+    assert!(
+        outcome
+            .scores
+            .iter()
+            .all(|s| s.reward <= outcome.best_score.reward)
+    );
+    // The scorer saw the un-augmented chunks: 2 per pass, 3 passes.
+    assert_eq!(seen.len(), 6);
+    let chunk0 = float_values(x.narrow(2, 0, 4));
+    assert_eq!(seen[0], chunk0);
+}
+
+#[test]
+fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_validity_test() {
+    let device = Device::flex();
+    let nets = tiny_nets(&device);
+    let image = noise_image(6, 8);
+    let config = TtoConfig {
+        lr: 0.01,
+        iterations: 3,
+        score: TtoScore::Validity,
+        ..TtoConfig::default()
+    };
+    // A scripted judge: pass 2 is the first to make the most frames valid, whatever the
+    // rewards (pass 3 ties and loses); it sees the assembled [T, H, W] labels of the sequence.
+    let script = [0.5, 0.5, 0.75, 0.75];
+    let mut calls = 0usize;
+    let mut shapes = Vec::new();
+    let mut validity = |labels: &Array3<u8>| {
+        shapes.push(labels.dim());
+        let v = script[calls];
+        calls += 1;
+        v
+    };
+    let (mut reward, mut score) = (class_two_reward, class_two_reward);
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let outcome = tto_sequence(
+        nets.actor.clone(),
+        &nets.reference,
+        None,
+        image.view(),
+        &config,
+        TtoJudges {
+            rollout: &mut reward,
+            score: &mut score,
+            validity: Some(&mut validity),
+        },
+        &mut rng,
+    )
+    .expect("tto");
+    assert_eq!(shapes, vec![(6, 16, 16); 4]);
+    let valid: Vec<f64> = outcome.scores.iter().map(|s| s.valid).collect();
+    assert_eq!(valid, script);
+    assert_eq!(outcome.best_pass, 2, "{:?}", outcome.scores);
+    assert_eq!(outcome.best_score.valid, 0.75);
+    // Only strictly more valid frames replace the kept pass; the reward does not count.
+    let kept = PassScore {
+        valid: 0.5,
+        reward: 0.9,
+    };
+    let richer = PassScore {
+        valid: 0.5,
+        reward: 0.95,
+    };
+    let valid = PassScore {
+        valid: 0.75,
+        reward: 0.1,
+    };
+    assert!(!TtoScore::Validity.prefers(richer, kept));
+    assert!(TtoScore::Validity.prefers(valid, kept));
+    assert!(TtoScore::Prediction.prefers(richer, kept));
+
+    let e = tto_sequence(
+        nets.actor,
+        &nets.reference,
+        None,
+        image.view(),
+        &config,
+        TtoJudges {
+            rollout: &mut reward,
+            score: &mut score,
+            validity: None,
+        },
+        &mut rng,
+    )
+    .expect_err("must fail")
+    .to_string();
+    assert!(e.contains("validity") && e.contains("prediction"), "{e}");
 }
 
 /// Trains 2 epochs with a validity test that returns `script[k]` at its k-th call (one

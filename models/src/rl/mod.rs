@@ -33,7 +33,9 @@ pub use reward_train::{
     reward_loss, train_reward,
 };
 pub use temperature::{fit_temperature, fit_temperature_two_class, temperature_nll};
-pub use tto::{TtoConfig, TtoOutcome, adjust_contrast, tto_sequence};
+pub use tto::{
+    PassScore, TtoConfig, TtoJudges, TtoOutcome, TtoScore, adjust_contrast, tto_sequence,
+};
 
 /// The reward of a rollout: `(image [B, 1, T, H, W], actions [B, T, H, W]) -> reward
 /// [B, T, H, W]` in [0, 1] (1 = the label is right). The caller fuses its reward nets here,

@@ -1,20 +1,30 @@
 //! Test-time optimisation of the actor on one sequence (method.md 7.3, PPO3D `ttoptimize`):
 //! the sequence is cut into 4-frame chunks, each chunk is rolled out (with sampling) on a few
 //! contrast- and noise-augmented copies, and the actor is updated with the PPO loss of
-//! method.md 3 on the original chunk against the frozen reference; the weights with the best
-//! worst-frame mean reward are kept.
+//! method.md 3 on the original chunk against the frozen reference; the best-scoring weights
+//! are kept (the original's score: the worst frame-mean reward of the rollouts).
 //!
 //! Choices (method.md 7.3, 12.9):
 //! - lr 1e-3 (what the original really uses; its config's 0.01 is overwritten), beta 0.01 and
 //!   c_ent 0.1 (the config values; the in-method assignments are dead code), a fresh Adam per
 //!   call, the critic (if any) only gives the baseline `V` and is never stepped.
-//! - The score of a pass is `min` over chunks, augmentations and frames of the frame-mean
-//!   reward. The original measures pass `i` mostly with the weights from *before* its updates
-//!   but stores the weights from *after* them (a quirk). Here every pass first rolls out all
+//! - With `score = "rollouts"`, the score of a pass is `min` over chunks, augmentations and
+//!   frames of the frame-mean reward. The original measures pass `i` mostly with the weights
+//!   from *before* its updates but stores the weights from *after* them (a quirk). Here every pass first rolls out all
 //!   chunks with the current weights (that rollout is the score of exactly these weights), then
 //!   updates chunk by chunk from those rollouts (standard PPO: `logp_old` is the rollout
 //!   policy's). Pass 0 is the initial score; passes `1..=iterations` score the weights after
 //!   `1..=iterations` update rounds, so the final weights are scored too.
+//! - Two extensions score a pass by what it would output, the argmax of the un-augmented
+//!   chunks: `score = "prediction"` by its worst frame mean under the raw (not normalised) fused
+//!   reward, `score = "validity"` by the fraction of its frames that pass the caller's validity
+//!   test (a pass must make strictly more frames valid to replace the input weights). The
+//!   original's score (`rollouts`, the default as every default here is the original's) takes
+//!   the worst frame of sampled rollouts on contrast-reduced copies under per-frame min-max
+//!   normalised rewards, which says little about the output: on the synthetic `adapt` job TTO
+//!   with it lowered Dice on all 3 seeds, and so did `prediction` on seed 0 (the reward net, trained on
+//!   the loop's distortions, can be pleased by predictions that are further from the truth);
+//!   README, "The main job", has the figures.
 //! - The original does not reset the actor between sequences when TTO is not triggered
 //!   (method.md 12.9). Here the actor is taken by value and the caller passes a fresh copy of
 //!   the pretrained actor for every sequence, so no adaptation leaks into the next one.
@@ -31,10 +41,11 @@ use serde::{Deserialize, Serialize};
 
 use super::RewardFn;
 use super::ppo::{ActorTerms, actor_loss};
+use super::ppo_loop::ValidityFn;
 use super::window::{chunk_starts, device_of};
-use crate::convert::float_values;
+use crate::convert::{float_values, int_values};
 use crate::error::{ShapeError, TrainError};
-use crate::policy::{action_log_prob, entropy, sample};
+use crate::policy::{action_log_prob, entropy, greedy, sample};
 use crate::roles::critic_values;
 use crate::train::clip::clip_grad_norm;
 use crate::unet::UNet;
@@ -66,6 +77,46 @@ pub struct TtoConfig {
     pub grad_clip: f64,
     /// Frames per chunk (method.md 7.3: 4).
     pub window: usize,
+    /// How a pass is scored (see the module doc); the original: `rollouts`.
+    pub score: TtoScore,
+}
+
+/// How [`tto_sequence`] scores the weights of a pass (the best score is kept).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TtoScore {
+    /// The original's: worst frame mean over the sampled rollouts on the augmented chunks, with
+    /// the rollouts' (normalised) reward.
+    #[default]
+    Rollouts,
+    /// Worst frame mean of the raw fused reward of the argmax prediction on the original
+    /// sequence: the score of what the pass would output.
+    Prediction,
+    /// The fraction of acceptable frames of the argmax prediction (the caller's validity test,
+    /// e.g. anatomical validity after the output's clean-up): a pass replaces the input weights
+    /// only when it makes more frames valid (on a tie the earlier pass stays; the reward is
+    /// reported, not used).
+    Validity,
+}
+
+impl TtoScore {
+    /// Whether a pass scoring `new` replaces the best so far, `old` (strictly better only, so
+    /// ties keep the earlier pass, the input weights first).
+    pub fn prefers(self, new: PassScore, old: PassScore) -> bool {
+        match self {
+            TtoScore::Rollouts | TtoScore::Prediction => new.reward > old.reward,
+            TtoScore::Validity => new.valid > old.valid,
+        }
+    }
+}
+
+/// The score of one TTO pass (which field decides: [`TtoScore::prefers`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PassScore {
+    /// Fraction of acceptable frames (`score = "validity"`; 0 otherwise).
+    pub valid: f64,
+    /// Worst frame-mean reward (see [`TtoScore`]).
+    pub reward: f64,
 }
 
 impl Default for TtoConfig {
@@ -81,6 +132,7 @@ impl Default for TtoConfig {
             noise_range: [0.001, 0.01],
             grad_clip: 0.5,
             window: 4,
+            score: TtoScore::default(),
         }
     }
 }
@@ -129,16 +181,16 @@ impl TtoConfig {
 pub struct TtoOutcome {
     /// The best-scoring weights, in inference mode (the input weights when no pass beat them).
     pub actor: UNet,
-    /// Score of `actor`: min over chunks, augmentations and frames of the frame-mean reward.
-    pub best_score: f64,
+    /// Score of `actor` (see [`TtoScore`]).
+    pub best_score: PassScore,
     /// Score of the input weights (pass 0).
-    pub initial_score: f64,
+    pub initial_score: PassScore,
     /// Scored passes (`iterations + 1`).
     pub passes: usize,
     /// Pass index of `actor` (0 = the input weights).
     pub best_pass: usize,
     /// Score of every pass.
-    pub scores: Vec<f64>,
+    pub scores: Vec<PassScore>,
 }
 
 /// `adjust_contrast` as torchvision's, per frame (method.md 4):
@@ -173,6 +225,26 @@ fn augment(chunk: ArrayView3<'_, f32>, config: &TtoConfig, rng: &mut ChaCha8Rng)
     x
 }
 
+/// The callbacks of [`tto_sequence`]: the rollouts' (training-path, normalised) reward, the raw
+/// reward that scores a pass's prediction (`score = "prediction"` and `"validity"`), and the
+/// validity test of a predicted `[T, H, W]` label sequence (fraction of acceptable frames;
+/// needed by `score = "validity"`).
+pub struct TtoJudges<'r, 'f> {
+    pub rollout: &'r mut RewardFn<'f>,
+    pub score: &'r mut RewardFn<'f>,
+    pub validity: Option<&'r mut ValidityFn<'f>>,
+}
+
+/// Worst frame mean of a reward map `[B, T, H, W]`.
+fn worst_frame_mean(r: Tensor<4>) -> f64 {
+    let [b, t, h, w] = r.dims();
+    let frame_means: Tensor<2> = r.reshape([b, t, h * w]).mean_dim(2).reshape([b, t]);
+    float_values(frame_means)
+        .into_iter()
+        .map(f64::from)
+        .fold(f64::INFINITY, f64::min)
+}
+
 /// The rollouts of one chunk in one pass.
 struct ChunkRollout {
     actions: Tensor<4, Int>,
@@ -183,18 +255,32 @@ struct ChunkRollout {
 /// Test-time optimisation of `actor` on one `[T, H, W]` sequence (`T >= window`); see the
 /// module doc. `reward(image, actions)` is the training-path fused reward (method.md 7.3:
 /// with the per-frame normalisation), called on the augmented chunk `[n_aug, 1, window, H, W]`
-/// and its sampled actions `[n_aug, window, H, W]`. `critic` gives the advantage baseline `V`
-/// (the original uses its critic); `None` uses `V = 0`.
+/// and its sampled actions `[n_aug, window, H, W]`. `score(chunk, actions)` is the raw fused
+/// reward used by `score = "prediction"` on one original chunk `[1, 1, window, H, W]` and its
+/// argmax actions. `critic` gives the advantage baseline `V` (the original uses its critic);
+/// `None` uses `V = 0`.
 pub fn tto_sequence(
     actor: UNet,
     reference: &UNet,
     critic: Option<&UNet>,
     image: ArrayView3<'_, f32>,
     config: &TtoConfig,
-    reward: &mut RewardFn<'_>,
+    judges: TtoJudges<'_, '_>,
     rng: &mut ChaCha8Rng,
 ) -> Result<TtoOutcome, TrainError> {
+    let TtoJudges {
+        rollout: reward,
+        score,
+        mut validity,
+    } = judges;
     config.validate()?;
+    if config.score == TtoScore::Validity && validity.is_none() {
+        return Err(TrainError::RlConfig {
+            stage: STAGE,
+            message: "`score = \"validity\"` needs a validity test; use `score = \"prediction\"`"
+                .into(),
+        });
+    }
     let (t, h, w) = image.dim();
     let starts = chunk_starts(t, config.window);
     if starts.is_empty() {
@@ -243,7 +329,7 @@ pub fn tto_sequence(
     let mut model = actor.train();
     let mut optim = AdamConfig::new().with_epsilon(1e-8).init();
     let mut scores = Vec::with_capacity(config.iterations + 1);
-    let mut best: Option<(UNet, f64, usize)> = None;
+    let mut best: Option<(UNet, PassScore, usize)> = None;
     for pass in 0..=config.iterations {
         // Rollouts of every chunk with the current weights: they score these weights.
         let policy = model.valid();
@@ -268,15 +354,7 @@ pub fn tto_sequence(
                 }
                 .into());
             }
-            let frame_means: Tensor<2> = r
-                .clone()
-                .reshape([n_aug, config.window, h * w])
-                .mean_dim(2)
-                .reshape([n_aug, config.window]);
-            let worst = float_values(frame_means)
-                .into_iter()
-                .map(f64::from)
-                .fold(f64::INFINITY, f64::min);
+            let worst = worst_frame_mean(r.clone());
             if !worst.is_finite() {
                 return Err(TrainError::RlNonFinite {
                     stage: STAGE,
@@ -290,10 +368,25 @@ pub fn tto_sequence(
                 reward: r,
             });
         }
-        scores.push(lowest);
-        let better = best.as_ref().is_none_or(|(_, score, _)| lowest > *score);
+        let this = match config.score {
+            TtoScore::Rollouts => PassScore {
+                valid: 0.0,
+                reward: lowest,
+            },
+            TtoScore::Prediction | TtoScore::Validity => {
+                let judge = match config.score {
+                    TtoScore::Validity => validity.as_deref_mut(),
+                    _ => None,
+                };
+                score_prediction(&policy, &chunks, &starts, (t, h, w), score, judge)?
+            }
+        };
+        scores.push(this);
+        let better = best
+            .as_ref()
+            .is_none_or(|(_, kept, _)| config.score.prefers(this, *kept));
         if better {
-            best = Some((policy, lowest, pass));
+            best = Some((policy, this, pass));
         }
         if pass == config.iterations {
             break;
@@ -335,13 +428,63 @@ pub fn tto_sequence(
             model = optim.step(config.lr, model, grads);
         }
     }
-    let (actor, best_score, best_pass) = best.unwrap_or_else(|| (model.valid(), f64::NAN, 0));
+    let nan = PassScore {
+        valid: f64::NAN,
+        reward: f64::NAN,
+    };
+    let (actor, best_score, best_pass) = best.unwrap_or_else(|| (model.valid(), nan, 0));
     Ok(TtoOutcome {
         actor,
         best_score,
-        initial_score: scores.first().copied().unwrap_or(f64::NAN),
+        initial_score: scores.first().copied().unwrap_or(nan),
         passes: scores.len(),
         best_pass,
         scores,
+    })
+}
+
+/// The score of what `policy` would output (`score = "prediction"` / `"validity"`): the argmax
+/// of every original chunk, its worst frame-mean raw reward, and with `validity` the fraction of
+/// acceptable frames of the assembled `[T, H, W]` labels (a later chunk overwrites the frames it
+/// shares with the one before, as the last chunk is the last `window` frames).
+fn score_prediction(
+    policy: &UNet,
+    chunks: &[Tensor<5>],
+    starts: &[usize],
+    (t, h, w): (usize, usize, usize),
+    reward: &mut RewardFn<'_>,
+    validity: Option<&mut ValidityFn<'_>>,
+) -> Result<PassScore, TrainError> {
+    let mut labels = Array3::<u8>::zeros((t, h, w));
+    let mut worst = f64::INFINITY;
+    for (chunk, &start) in chunks.iter().zip(starts) {
+        let actions = greedy(policy.forward(chunk.clone())?);
+        if validity.is_some() {
+            let values = int_values(actions.clone());
+            let window = values.len() / (h * w);
+            let frames = Array3::from_shape_vec(
+                (window, h, w),
+                values.into_iter().map(|v| v as u8).collect(),
+            )
+            .map_err(|e| TrainError::RlConfig {
+                stage: STAGE,
+                message: format!("predicted labels: {e}"),
+            })?;
+            labels
+                .slice_axis_mut(Axis(0), Slice::from(start..start + window))
+                .assign(&frames);
+        }
+        let raw = reward(chunk.clone(), actions)?.detach().without_autodiff();
+        worst = worst.min(worst_frame_mean(raw));
+    }
+    if !worst.is_finite() {
+        return Err(TrainError::RlNonFinite {
+            stage: STAGE,
+            message: format!("the reward of the prediction is {worst}; check the reward nets"),
+        });
+    }
+    Ok(PassScore {
+        valid: validity.map_or(0.0, |judge| judge(&labels)),
+        reward: worst,
     })
 }

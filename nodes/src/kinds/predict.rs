@@ -10,15 +10,22 @@
 //! (method.md 7.3) on sequences that fail anatomical or temporal validity (`on`) or on all
 //! (`force`); each sequence starts from the policy's own weights (the original keeps the adapted
 //! weights for the next sequence, a bug, method.md 12).
+//!
+//! `cleanup` chooses the label clean-up after the argmax: `largest_blob` (the original's, method.md
+//! 7.1 step 5: the largest foreground component per frame) or `morphological` (an extension: the
+//! pseudo-ground-truth fix of method.md 4.2.1 per frame, i.e. the largest component per class,
+//! filled holes and closed LV/MYO gaps, which removes the detached blobs and holes that make most
+//! otherwise good frames anatomically invalid). The TTO trigger judges the cleaned prediction.
 
 use echo::augment::{TtaConfig, TtaSet, check_tta_config};
 use echo::metrics::{check_sequence, check_temporal_validity};
+use echo::morph::{clean_sequence, keep_largest_foreground_sequence};
 use echo::preprocess::{preprocess_arrays, undo_float, undo_float_channels, undo_labels};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::rl::reward::reward_nets_map;
-use models::rl::tto::{TtoConfig, tto_sequence};
+use models::rl::tto::{TtoConfig, TtoJudges, tto_sequence};
 use models::sliding::SlidingWindow;
-use models::{Device, TrainError, UNet};
+use models::{Device, UNet};
 use ndarray::{Array3, Array4, Zip};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -96,6 +103,41 @@ pub struct Config {
     /// Predict at most this many cases of the subset, in id order (0 = all).
     #[serde(default)]
     pub max_cases: usize,
+    /// Label clean-up after the argmax (`largest_blob`: the original's; `morphological`: the
+    /// per-class fix of method.md 4.2.1).
+    #[serde(default)]
+    pub cleanup: Cleanup,
+}
+
+/// The clean-up of predicted labels (see the module doc).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Cleanup {
+    /// The largest foreground (LV ∪ MYO) component per frame (method.md 7.1 step 5).
+    #[default]
+    LargestBlob,
+    /// Per frame: the largest component per class, holes filled, LV/MYO gaps closed with MYO
+    /// (method.md 4.2.1, the "good" cases' pseudo-ground truth).
+    Morphological,
+}
+
+impl Cleanup {
+    /// Labels `[T, H, W]` from class probabilities `[C, T, H, W]`: argmax, then this clean-up.
+    fn labels(self, probs: &Array4<f32>) -> Array3<u8> {
+        self.after_largest_blob(labels_from_probs(probs))
+    }
+
+    /// This clean-up of raw argmax labels.
+    fn apply(self, labels: &Array3<u8>) -> Array3<u8> {
+        self.after_largest_blob(keep_largest_foreground_sequence(&labels.view()))
+    }
+
+    fn after_largest_blob(self, largest: Array3<u8>) -> Array3<u8> {
+        match self {
+            Cleanup::LargestBlob => largest,
+            Cleanup::Morphological => clean_sequence(&largest.view()),
+        }
+    }
 }
 
 /// When test-time optimisation runs (method.md 7.3).
@@ -204,13 +246,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let mut out = predictions::Writer::create(ctx, cfg)?;
     let progress = bar(ctx, ids.len() as u64, "cases");
     let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
-    let (mut tto_runs, mut tto_gain) = (0usize, 0.0f64);
+    let (mut tto_runs, mut tto_kept, mut tto_gain) = (0usize, 0usize, 0.0f64);
     for id in &ids {
         let case = data.case(id)?;
         let pp = preprocess_arrays(&case.image, None, case.geometry.spacing, &pol.preprocess)
             .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
         let mut probs = probabilities(&pol.actor, &pp.image, cfg, &tta, &sw, &device)?;
-        let mut pred = labels_from_probs(&probs);
+        let mut pred = cfg.cleanup.labels(&probs);
         let run_tto = match cfg.tto.mode {
             TtoMode::Off => false,
             TtoMode::Force => true,
@@ -218,9 +260,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         };
         if run_tto {
             // A fresh copy of the policy for every sequence (method.md 12: the original does not reset).
-            let mut fused = |image, actions| -> Result<_, TrainError> {
-                let pairs: Vec<_> = nets.iter().map(|n| (&n.net, 1.0)).collect();
-                reward_nets_map(&pairs, image, actions, true)
+            // The rollouts' reward is normalised per frame (method.md 7.3); the score's is raw.
+            let pairs: Vec<_> = nets.iter().map(|n| (&n.net, 1.0)).collect();
+            let mut rollout = |image, actions| reward_nets_map(&pairs, image, actions, true);
+            let mut score = |image, actions| reward_nets_map(&pairs, image, actions, false);
+            // `score = "validity"`: the valid frames of what would be written.
+            let mut validity = |labels: &Array3<u8>| {
+                check_sequence(&cfg.cleanup.apply(labels).view()).valid_fraction
             };
             let outcome = tto_sequence(
                 pol.actor.clone(),
@@ -228,16 +274,21 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                 None,
                 pp.image.view(),
                 &cfg.tto.settings,
-                &mut fused,
+                TtoJudges {
+                    rollout: &mut rollout,
+                    score: &mut score,
+                    validity: Some(&mut validity),
+                },
                 &mut rng,
             )
             .map_err(|e| {
                 NodeError::user(format!("case {id}: test-time optimisation failed: {e}"))
             })?;
             tto_runs += 1;
-            tto_gain += outcome.best_score - outcome.initial_score;
+            tto_gain += outcome.best_score.reward - outcome.initial_score.reward;
+            tto_kept += usize::from(outcome.best_pass == 0);
             probs = probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?;
-            pred = labels_from_probs(&probs);
+            pred = cfg.cleanup.labels(&probs);
         }
         let mut maps: Vec<(String, Array3<f32>)> = Vec::new();
         if !nets.is_empty() {
@@ -283,9 +334,78 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let mut m = Metrics::from([("cases".to_string(), n as f64)]);
     if cfg.tto.mode != TtoMode::Off {
         m.insert("tto_runs".into(), tto_runs as f64);
+        m.insert("tto_kept_input".into(), tto_kept as f64);
         if tto_runs > 0 {
             m.insert("tto_mean_gain".into(), tto_gain / tto_runs as f64);
         }
     }
     Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One 24x24 frame: an LV disk (radius 5) in a MYO ring (radius 8) centred at (12, 12),
+    /// with a background pinhole in the LV and a detached MYO speck in a corner.
+    fn frame_with_flaws() -> Array3<u8> {
+        let mut f = Array3::<u8>::zeros((1, 24, 24));
+        for ((_, r, c), v) in f.indexed_iter_mut() {
+            let d2 = (r as i32 - 12).pow(2) + (c as i32 - 12).pow(2);
+            *v = if d2 <= 25 {
+                1
+            } else if d2 <= 64 {
+                2
+            } else {
+                0
+            };
+        }
+        f[[0, 12, 12]] = 0; // pinhole
+        f[[0, 1, 1]] = 2; // detached speck
+        f
+    }
+
+    #[test]
+    fn cleanups_remove_the_detached_speck_and_only_morphological_fills_the_pinhole() {
+        let flawed = frame_with_flaws();
+        let blob = Cleanup::LargestBlob.apply(&flawed);
+        assert_eq!(
+            blob[[0, 1, 1]],
+            0,
+            "the speck is not the largest foreground blob"
+        );
+        assert_eq!(blob[[0, 12, 12]], 0, "the original's clean-up keeps holes");
+        let morph = Cleanup::Morphological.apply(&flawed);
+        assert_eq!(morph[[0, 1, 1]], 0);
+        assert_eq!(
+            morph[[0, 12, 12]],
+            1,
+            "the hole is filled with the LV around it"
+        );
+        // Nothing else changes.
+        let mut expected = flawed.clone();
+        expected[[0, 1, 1]] = 0;
+        expected[[0, 12, 12]] = 1;
+        assert_eq!(morph, expected);
+        // `labels` is the argmax followed by the same clean-up.
+        let mut probs = Array4::<f32>::zeros((3, 1, 24, 24));
+        for ((_, r, c), &k) in flawed.indexed_iter() {
+            probs[[k as usize, 0, r, c]] = 1.0;
+        }
+        assert_eq!(Cleanup::Morphological.labels(&probs), morph);
+        assert_eq!(Cleanup::LargestBlob.labels(&probs), blob);
+    }
+
+    #[test]
+    fn cleanup_names_are_checked() {
+        let ok: Config = serde_json::from_str(r#"{"cleanup": "morphological"}"#).expect("parse");
+        assert_eq!(ok.cleanup, Cleanup::Morphological);
+        let e = serde_json::from_str::<Config>(r#"{"cleanup": "median"}"#)
+            .expect_err("unknown variant")
+            .to_string();
+        assert!(
+            e.contains("largest_blob") && e.contains("morphological"),
+            "{e}"
+        );
+    }
 }
