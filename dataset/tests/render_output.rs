@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use dataset::render::{
-    OverlayStyle, RenderOptions, Series, Tile, gif_overlay, line_plot, png_frame, png_montage,
-    reliability_diagram,
+    OverlayStyle, Panel, RenderOptions, Series, Tile, gif_overlay, line_plot, line_plots,
+    png_frame, png_montage, reliability_diagram,
 };
 use ndarray::{Array3, Axis};
 
@@ -227,6 +227,51 @@ fn plots_are_800_by_500_pngs_with_the_series_drawn() {
         image::open(&rel).expect("png").to_rgb8().dimensions(),
         (800, 500)
     );
+}
+
+#[test]
+fn side_by_side_panels_widen_the_plot_and_an_empty_panel_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fractions = vec![Series {
+        name: "dice".into(),
+        points: (0..7).map(|i| (i as f64, 0.8 + 0.01 * i as f64)).collect(),
+    }];
+    let distances = vec![Series {
+        name: "hd".into(),
+        points: (0..7).map(|i| (i as f64, 11.0 - i as f64)).collect(),
+    }];
+    let panel = |y_label, series| Panel {
+        x_label: "row",
+        y_label,
+        series,
+    };
+    let path = dir.path().join("two.png");
+    line_plots(
+        &path,
+        "t",
+        &[panel("fraction", &fractions), panel("mm", &distances)],
+    )
+    .expect("plot");
+    let img = image::open(&path).expect("png").to_rgb8();
+    assert_eq!(img.dimensions(), (1200, 500));
+    // Each panel draws its first series in the first colour: on both sides of the split.
+    let blue_at = |range: std::ops::Range<u32>| {
+        img.enumerate_pixels()
+            .filter(|(x, _, p)| range.contains(x) && p.0 == [31, 119, 180])
+            .count()
+    };
+    assert!(blue_at(0..800) > 100 && blue_at(800..1200) > 100);
+
+    let e = line_plots(
+        &dir.path().join("bad.png"),
+        "t",
+        &[panel("fraction", &fractions), panel("mm", &[])],
+    )
+    .expect_err("an empty panel")
+    .to_string();
+    assert!(e.contains("'mm'"), "{e}");
+    assert!(!dir.path().join("bad.png").exists());
+    assert!(line_plots(&dir.path().join("none.png"), "t", &[]).is_err());
 }
 
 /// Regenerate the committed examples in `docs/img/`.

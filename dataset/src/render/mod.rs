@@ -7,7 +7,7 @@
 mod plot;
 pub mod raster;
 
-pub use plot::{Series, line_plot, reliability_diagram};
+pub use plot::{Panel, Series, line_plot, line_plots, reliability_diagram};
 pub use raster::OverlayStyle;
 
 use std::path::{Path, PathBuf};

@@ -81,16 +81,86 @@ pub fn line_plot(
     y_label: &str,
     series: &[Series],
 ) -> Result<()> {
+    line_plots(
+        path,
+        title,
+        &[Panel {
+            x_label,
+            y_label,
+            series,
+        }],
+    )
+}
+
+/// One panel of [`line_plots`]: its axis labels and curves (they share the panel's y axis).
+#[derive(Debug, Clone, Copy)]
+pub struct Panel<'a> {
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+    pub series: &'a [Series],
+}
+
+/// Side-by-side line plots under one title (e.g. fractions in [0, 1] beside a distance in mm,
+/// which one y axis would flatten), 800x500 for one panel and 400 px wider per further panel.
+/// A panel without finite points is an error; so is no panel.
+pub fn line_plots(path: &Path, title: &str, panels: &[Panel<'_>]) -> Result<()> {
+    if panels.is_empty() {
+        return Err(Error::invalid(
+            format!("plot {}", path.display()),
+            "no panel to draw",
+        ));
+    }
+    let size = (SIZE.0 + 400 * (panels.len() as u32 - 1), SIZE.1);
+    ensure_font().map_err(|e| draw_error(path, e))?;
+    let mut buf = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
+        let root = root
+            .titled(title, (FONT, 22))
+            .map_err(|e| draw_error(path, e))?;
+        // The first panel keeps 800 px of width, every further one 400.
+        let mut areas = Vec::with_capacity(panels.len());
+        let mut rest = root.clone();
+        for k in 0..panels.len() - 1 {
+            let first = if k == 0 { SIZE.0 as i32 } else { 400 };
+            let (left, right) = rest.split_horizontally(first);
+            areas.push(left);
+            rest = right;
+        }
+        areas.push(rest);
+        for (area, panel) in areas.iter().zip(panels) {
+            draw_panel(area, panel).map_err(|e| match e {
+                PanelError::Empty => Error::invalid(
+                    format!("plot {}", path.display()),
+                    format!("no finite points to draw in the '{}' panel", panel.y_label),
+                ),
+                PanelError::Draw(e) => draw_error(path, e),
+            })?;
+        }
+        root.present().map_err(|e| draw_error(path, e))?;
+    }
+    write_png(path, buf, size.0, size.1)
+}
+
+enum PanelError {
+    Empty,
+    Draw(String),
+}
+
+fn draw_panel<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    panel: &Panel<'_>,
+) -> std::result::Result<(), PanelError> {
+    let fail = |e: DrawingAreaErrorKind<DB::ErrorType>| PanelError::Draw(e.to_string());
     let finite = |&(x, y): &(f64, f64)| x.is_finite() && y.is_finite();
-    let all: Vec<(f64, f64)> = series
+    let all: Vec<(f64, f64)> = panel
+        .series
         .iter()
         .flat_map(|s| s.points.iter().copied().filter(finite))
         .collect();
     if all.is_empty() {
-        return Err(Error::invalid(
-            format!("plot {}", path.display()),
-            "no finite points to draw",
-        ));
+        return Err(PanelError::Empty);
     }
     let (x0, x1) = all
         .iter()
@@ -102,57 +172,90 @@ pub fn line_plot(
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), p| {
             (a.min(p.1), b.max(p.1))
         });
-    ensure_font().map_err(|e| draw_error(path, e))?;
-    let mut buf = vec![255u8; (SIZE.0 * SIZE.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, SIZE).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| draw_error(path, e))?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT, 22))
-            .margin(16)
-            .x_label_area_size(48)
-            .y_label_area_size(72)
-            .build_cartesian_2d(padded(x0, x1), padded(y0, y1))
-            .map_err(|e| draw_error(path, e))?;
+    let (xs, ys) = (padded(x0, x1), padded(y0, y1));
+    let mut chart = ChartBuilder::on(area)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d(xs.clone(), ys.clone())
+        .map_err(fail)?;
+    chart
+        .configure_mesh()
+        .x_desc(panel.x_label)
+        .y_desc(panel.y_label)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(246, 246, 246))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
+        .map_err(fail)?;
+    for (i, s) in panel.series.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let points: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
         chart
-            .configure_mesh()
-            .x_desc(x_label)
-            .y_desc(y_label)
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(246, 246, 246))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| draw_error(path, e))?;
-        for (i, s) in series.iter().enumerate() {
-            let colour = COLOURS[i % COLOURS.len()];
-            let points: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
+            .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
+            .map_err(fail)?
+            .label(s.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
+            });
+        if points.len() <= 40 {
             chart
-                .draw_series(LineSeries::new(points.clone(), colour.stroke_width(2)))
-                .map_err(|e| draw_error(path, e))?
-                .label(s.name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 24, y)], colour.stroke_width(2))
-                });
-            if points.len() <= 40 {
-                chart
-                    .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
-                    .map_err(|e| draw_error(path, e))?;
-            }
+                .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour.filled())))
+                .map_err(fail)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.9))
-            .border_style(RGBColor(160, 160, 160))
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(|e| draw_error(path, e))?;
-        root.present().map_err(|e| draw_error(path, e))?;
     }
-    write_png(path, buf, SIZE.0, SIZE.1)
+    // Unit-square coordinates of the points, for the legend's placement.
+    let unit: Vec<(f64, f64)> = all
+        .iter()
+        .map(|&(x, y)| {
+            (
+                (x - xs.start) / (xs.end - xs.start),
+                (y - ys.start) / (ys.end - ys.start),
+            )
+        })
+        .collect();
+    let names = panel.series.iter().map(|s| s.name.chars().count());
+    let box_w = (0.08 + 0.012 * names.max().unwrap_or(0) as f64).min(0.6);
+    let box_h = (0.06 * panel.series.len() as f64 + 0.03).min(0.9);
+    chart
+        .configure_series_labels()
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(RGBColor(160, 160, 160))
+        .position(legend_position(&unit, box_w, box_h))
+        .draw()
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Where the legend hides the fewest points: of the four corners and the middles of the right and
+/// left edges (preferred in that order on ties), the place whose `w x h` box (fractions of the
+/// plotting area) covers the fewest of `unit` (the points in unit-square coordinates, y up).
+fn legend_position(unit: &[(f64, f64)], w: f64, h: f64) -> SeriesLabelPosition {
+    let candidates = [
+        (SeriesLabelPosition::UpperRight, (1.0 - w, 1.0 - h)),
+        (SeriesLabelPosition::UpperLeft, (0.0, 1.0 - h)),
+        (SeriesLabelPosition::LowerRight, (1.0 - w, 0.0)),
+        (SeriesLabelPosition::LowerLeft, (0.0, 0.0)),
+        (SeriesLabelPosition::MiddleRight, (1.0 - w, 0.5 - h / 2.0)),
+        (SeriesLabelPosition::MiddleLeft, (0.0, 0.5 - h / 2.0)),
+    ];
+    let covered = |(x0, y0): (f64, f64)| {
+        unit.iter()
+            .filter(|&&(x, y)| x >= x0 && x <= x0 + w && y >= y0 && y <= y0 + h)
+            .count()
+    };
+    let mut best = (usize::MAX, SeriesLabelPosition::UpperRight);
+    for (position, corner) in candidates {
+        let n = covered(corner);
+        if n < best.0 {
+            best = (n, position);
+        }
+    }
+    best.1
 }
 
 /// Reliability diagram: per confidence bin `(mean confidence, accuracy, count)` over equal-width
@@ -276,4 +379,30 @@ pub(super) fn draw_titles(
             .map_err(|e| e.to_string())?;
     }
     root.present().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_goes_where_it_hides_the_fewest_points() {
+        // Curves along the top (fractions near 1) and the bottom (near 0): the middle is free.
+        let mut unit: Vec<(f64, f64)> = (0..7).map(|i| (i as f64 / 6.0, 0.95)).collect();
+        unit.extend((0..7).map(|i| (i as f64 / 6.0, 0.05)));
+        let p = legend_position(&unit, 0.3, 0.4);
+        assert!(matches!(p, SeriesLabelPosition::MiddleRight), "{p:?}");
+        // A decaying loss curve leaves the upper right free (the usual place).
+        let loss: Vec<(f64, f64)> = (0..50)
+            .map(|i| (i as f64 / 49.0, (-(i as f64) / 8.0).exp()))
+            .collect();
+        let p = legend_position(&loss, 0.3, 0.2);
+        assert!(matches!(p, SeriesLabelPosition::UpperRight), "{p:?}");
+        // A rising curve: not the upper right, not the lower left.
+        let rising: Vec<(f64, f64)> = (0..50)
+            .map(|i| (i as f64 / 49.0, i as f64 / 49.0))
+            .collect();
+        let p = legend_position(&rising, 0.3, 0.2);
+        assert!(matches!(p, SeriesLabelPosition::UpperLeft), "{p:?}");
+    }
 }

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use dataset::render::{Series, line_plot};
+use dataset::render::{Panel, Series, line_plots};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -24,7 +24,7 @@ const FILE: &str = "report.json";
 pub static INFO: KindInfo = KindInfo {
     name: "report",
     doc: "append an evaluation to a comparison table (per-iteration history, baselines, oracle) with a plot",
-    version: 3,
+    version: 4,
     inputs: &[
         Port {
             name: "evaluation",
@@ -226,42 +226,56 @@ fn write_outputs(cfg: &Config, ctx: &NodeContext, rows: &[Row]) -> Result<Metric
     }
     std::fs::write(files.join("report.csv"), csv)
         .map_err(|e| NodeError::internal(e.to_string()))?;
-    // The plot: one line per bounded metric over the rows (x = row number).
-    let plotted = [
+    // The plot: the fractions over the rows (x = row number) and, beside them, the Hausdorff
+    // distance in mm (on one axis it would flatten the fractions).
+    let series_of = |names: &[&str]| -> Vec<Series> {
+        names
+            .iter()
+            .filter(|c| columns.iter().any(|x| x == *c))
+            .map(|c| Series {
+                name: (*c).to_string(),
+                points: rows
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, r)| r.metrics.get(*c).map(|(m, _)| (i as f64, *m)))
+                    .collect(),
+            })
+            .filter(|s| !s.points.is_empty())
+            .collect()
+    };
+    let fractions = series_of(&[
         "dice_lv",
         "dice_myo",
         "anat_valid_frames",
         "temporal_valid",
         "mean_reward",
         "reward_net_accuracy",
-    ];
-    let series: Vec<Series> = plotted
+    ]);
+    let distances = series_of(&["hd_lv", "hd_myo", "hd"]);
+    let x_label = rows
         .iter()
-        .filter(|c| columns.iter().any(|x| x == *c))
-        .map(|c| Series {
-            name: (*c).to_string(),
-            points: rows
-                .iter()
-                .enumerate()
-                .filter_map(|(i, r)| r.metrics.get(*c).map(|(m, _)| (i as f64, *m)))
-                .collect(),
+        .enumerate()
+        .map(|(i, r)| format!("{i}={}", short_label(&r.label)))
+        .collect::<Vec<_>>()
+        .join("  ");
+    // The long row legend under the first panel only; the next ones just number the rows.
+    let panels: Vec<Panel> = [("fraction", &fractions), ("Hausdorff (mm)", &distances)]
+        .into_iter()
+        .filter(|(_, s)| !s.is_empty())
+        .enumerate()
+        .map(|(k, (y_label, series))| Panel {
+            x_label: if k == 0 { &x_label } else { "row" },
+            y_label,
+            series,
         })
-        .filter(|s| !s.points.is_empty())
         .collect();
-    if !series.is_empty() {
-        let x_label = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| format!("{i}={}", short_label(&r.label)))
-            .collect::<Vec<_>>()
-            .join("  ");
+    if !panels.is_empty() {
         let title = if cfg.title.is_empty() {
             ctx.node_id.as_str()
         } else {
             cfg.title.as_str()
         };
-        line_plot(&files.join("report.png"), title, &x_label, "value", &series)
-            .map_err(user_err)?;
+        line_plots(&files.join("report.png"), title, &panels).map_err(user_err)?;
     }
     tracing::info!("{}\n{}", ctx.node_id, md.trim_end());
     let mut m = Metrics::from([("rows".to_string(), rows.len() as f64)]);
