@@ -177,4 +177,10 @@ pub enum TrainError {
         stage: &'static str,
         message: String,
     },
+    /// A caller's callback (e.g. the output validity test of test-time optimisation) failed.
+    #[error("{stage}: {message}")]
+    Callback {
+        stage: &'static str,
+        message: String,
+    },
 }

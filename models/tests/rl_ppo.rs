@@ -478,16 +478,16 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
         score: TtoScore::Validity,
         ..TtoConfig::default()
     };
-    // A scripted judge: pass 2 is the first to make the most frames valid, whatever the
-    // rewards (pass 3 ties and loses); it sees the assembled [T, H, W] labels of the sequence.
+    // A scripted judge of the caller's output: pass 2 is the first to be the most valid,
+    // whatever the rewards (pass 3 ties and loses). It is called once per pass, with the
+    // pass's weights: pass 0 with the input weights.
     let script = [0.5, 0.5, 0.75, 0.75];
-    let mut calls = 0usize;
-    let mut shapes = Vec::new();
-    let mut validity = |labels: &Array3<u8>| {
-        shapes.push(labels.dim());
-        let v = script[calls];
-        calls += 1;
-        v
+    let probe = models::convert::image_to_tensor(image.view(), &device).narrow(2, 0, 4);
+    let input_output = float_values(nets.actor.forward(probe.clone()).expect("forward"));
+    let mut outputs = Vec::new();
+    let mut validity = |actor: &UNet| -> Result<f64, TrainError> {
+        outputs.push(float_values(actor.forward(probe.clone())?));
+        Ok(script[outputs.len() - 1])
     };
     let (mut reward, mut score) = (class_two_reward, class_two_reward);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
@@ -505,7 +505,12 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
         &mut rng,
     )
     .expect("tto");
-    assert_eq!(shapes, vec![(6, 16, 16); 4]);
+    assert_eq!(outputs.len(), 4);
+    assert_eq!(outputs[0], input_output);
+    assert_ne!(
+        outputs[1], input_output,
+        "pass 1 is judged with updated weights"
+    );
     let valid: Vec<f64> = outcome.scores.iter().map(|s| s.valid).collect();
     assert_eq!(valid, script);
     assert_eq!(outcome.best_pass, 2, "{:?}", outcome.scores);
@@ -528,7 +533,7 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
     assert!(TtoScore::Prediction.prefers(richer, kept));
 
     let e = tto_sequence(
-        nets.actor,
+        nets.actor.clone(),
         &nets.reference,
         None,
         image.view(),
@@ -543,6 +548,31 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
     .expect_err("must fail")
     .to_string();
     assert!(e.contains("validity") && e.contains("prediction"), "{e}");
+    // A failing or non-finite judgement is an error of TTO, not a silent pick.
+    for bad in [Err("no disk space".to_string()), Ok(f64::NAN)] {
+        let mut judge = |_: &UNet| {
+            bad.clone().map_err(|message| TrainError::Callback {
+                stage: "test",
+                message,
+            })
+        };
+        let e = tto_sequence(
+            nets.actor.clone(),
+            &nets.reference,
+            None,
+            image.view(),
+            &config,
+            TtoJudges {
+                rollout: &mut reward,
+                score: &mut score,
+                validity: Some(&mut judge),
+            },
+            &mut rng,
+        )
+        .expect_err("must fail")
+        .to_string();
+        assert!(e.contains("no disk space") || e.contains("NaN"), "{e}");
+    }
 }
 
 /// Trains 2 epochs with a validity test that returns `script[k]` at its k-th call (one

@@ -34,7 +34,8 @@ pub use reward_train::{
 };
 pub use temperature::{fit_temperature, fit_temperature_two_class, temperature_nll};
 pub use tto::{
-    PassScore, TtoConfig, TtoJudges, TtoOutcome, TtoScore, adjust_contrast, tto_sequence,
+    OutputValidityFn, PassScore, TtoConfig, TtoJudges, TtoOutcome, TtoScore, adjust_contrast,
+    tto_sequence,
 };
 
 /// The reward of a rollout: `(image [B, 1, T, H, W], actions [B, T, H, W]) -> reward

@@ -15,16 +15,17 @@
 //!   updates chunk by chunk from those rollouts (standard PPO: `logp_old` is the rollout
 //!   policy's). Pass 0 is the initial score; passes `1..=iterations` score the weights after
 //!   `1..=iterations` update rounds, so the final weights are scored too.
-//! - Two extensions score a pass by what it would output, the argmax of the un-augmented
-//!   chunks: `score = "prediction"` by its worst frame mean under the raw (not normalised) fused
-//!   reward, `score = "validity"` by the fraction of its frames that pass the caller's validity
-//!   test (a pass must make strictly more frames valid to replace the input weights). The
-//!   original's score (`rollouts`, the default as every default here is the original's) takes
-//!   the worst frame of sampled rollouts on contrast-reduced copies under per-frame min-max
-//!   normalised rewards, which says little about the output: on the synthetic `adapt` job TTO
-//!   with it lowered Dice on all 3 seeds, and so did `prediction` on seed 0 (the reward net, trained on
-//!   the loop's distortions, can be pleased by predictions that are further from the truth);
-//!   README, "The main job", has the figures.
+//! - Two extensions score a pass by what it would output: `score = "prediction"` by the worst
+//!   frame mean of the raw (not normalised) fused reward of the argmax of the un-augmented
+//!   chunks, `score = "validity"` by the caller's judgement of its output with the pass's
+//!   weights (e.g. the fraction of anatomically valid frames of the TTA prediction after
+//!   clean-up); a pass must be strictly more valid to replace the input weights, so TTO never
+//!   makes the caller's output less valid. The original's score (`rollouts`, the default as
+//!   every default here is the original's) takes the worst frame of sampled rollouts on
+//!   contrast-reduced copies under per-frame min-max normalised rewards, which says little about
+//!   the output: on the synthetic `adapt` job TTO with it lowered Dice on all 3 seeds, and so did
+//!   `prediction` on seed 0 (the reward net, trained on the loop's distortions, can be pleased
+//!   by predictions that are further from the truth); README, "The main job", has the figures.
 //! - The original does not reset the actor between sequences when TTO is not triggered
 //!   (method.md 12.9). Here the actor is taken by value and the caller passes a fresh copy of
 //!   the pretrained actor for every sequence, so no adaptation leaks into the next one.
@@ -41,9 +42,8 @@ use serde::{Deserialize, Serialize};
 
 use super::RewardFn;
 use super::ppo::{ActorTerms, actor_loss};
-use super::ppo_loop::ValidityFn;
 use super::window::{chunk_starts, device_of};
-use crate::convert::{float_values, int_values};
+use crate::convert::float_values;
 use crate::error::{ShapeError, TrainError};
 use crate::policy::{action_log_prob, entropy, greedy, sample};
 use crate::roles::critic_values;
@@ -92,10 +92,9 @@ pub enum TtoScore {
     /// Worst frame mean of the raw fused reward of the argmax prediction on the original
     /// sequence: the score of what the pass would output.
     Prediction,
-    /// The fraction of acceptable frames of the argmax prediction (the caller's validity test,
-    /// e.g. anatomical validity after the output's clean-up): a pass replaces the input weights
-    /// only when it makes more frames valid (on a tie the earlier pass stays; the reward is
-    /// reported, not used).
+    /// The caller's judgement of its output with the pass's weights (e.g. the fraction of
+    /// anatomically valid frames): a pass replaces the input weights only when it is strictly
+    /// more valid (on a tie the earlier pass stays; the reward is reported, not used).
     Validity,
 }
 
@@ -113,7 +112,7 @@ impl TtoScore {
 /// The score of one TTO pass (which field decides: [`TtoScore::prefers`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PassScore {
-    /// Fraction of acceptable frames (`score = "validity"`; 0 otherwise).
+    /// The output's validity (`score = "validity"`; 0 otherwise).
     pub valid: f64,
     /// Worst frame-mean reward (see [`TtoScore`]).
     pub reward: f64,
@@ -225,14 +224,17 @@ fn augment(chunk: ArrayView3<'_, f32>, config: &TtoConfig, rng: &mut ChaCha8Rng)
     x
 }
 
+/// The output validity test of `score = "validity"`: the caller predicts with the given weights
+/// as it would for its output and returns a validity in [0, 1] (higher is better).
+pub type OutputValidityFn<'a> = dyn FnMut(&UNet) -> Result<f64, TrainError> + 'a;
+
 /// The callbacks of [`tto_sequence`]: the rollouts' (training-path, normalised) reward, the raw
-/// reward that scores a pass's prediction (`score = "prediction"` and `"validity"`), and the
-/// validity test of a predicted `[T, H, W]` label sequence (fraction of acceptable frames;
-/// needed by `score = "validity"`).
+/// reward that scores a pass's prediction (`score = "prediction"`, reported by `"validity"`), and
+/// the output validity test (needed by `score = "validity"`).
 pub struct TtoJudges<'r, 'f> {
     pub rollout: &'r mut RewardFn<'f>,
     pub score: &'r mut RewardFn<'f>,
-    pub validity: Option<&'r mut ValidityFn<'f>>,
+    pub validity: Option<&'r mut OutputValidityFn<'f>>,
 }
 
 /// Worst frame mean of a reward map `[B, T, H, W]`.
@@ -373,12 +375,26 @@ pub fn tto_sequence(
                 valid: 0.0,
                 reward: lowest,
             },
-            TtoScore::Prediction | TtoScore::Validity => {
-                let judge = match config.score {
-                    TtoScore::Validity => validity.as_deref_mut(),
-                    _ => None,
-                };
-                score_prediction(&policy, &chunks, &starts, (t, h, w), score, judge)?
+            TtoScore::Prediction => PassScore {
+                valid: 0.0,
+                reward: score_prediction(&policy, &chunks, score)?,
+            },
+            TtoScore::Validity => {
+                let judge = validity.as_deref_mut().ok_or(TrainError::RlConfig {
+                    stage: STAGE,
+                    message: "`score = \"validity\"` needs a validity test".into(),
+                })?;
+                let valid = judge(&policy)?;
+                if !valid.is_finite() {
+                    return Err(TrainError::Callback {
+                        stage: STAGE,
+                        message: format!("pass {pass}: the validity test returned {valid}"),
+                    });
+                }
+                PassScore {
+                    valid,
+                    reward: score_prediction(&policy, &chunks, score)?,
+                }
             }
         };
         scores.push(this);
@@ -443,37 +459,16 @@ pub fn tto_sequence(
     })
 }
 
-/// The score of what `policy` would output (`score = "prediction"` / `"validity"`): the argmax
-/// of every original chunk, its worst frame-mean raw reward, and with `validity` the fraction of
-/// acceptable frames of the assembled `[T, H, W]` labels (a later chunk overwrites the frames it
-/// shares with the one before, as the last chunk is the last `window` frames).
+/// The worst frame-mean raw reward of what `policy` would output on the original chunks (their
+/// argmax), for `score = "prediction"` (and reported by `"validity"`).
 fn score_prediction(
     policy: &UNet,
     chunks: &[Tensor<5>],
-    starts: &[usize],
-    (t, h, w): (usize, usize, usize),
     reward: &mut RewardFn<'_>,
-    validity: Option<&mut ValidityFn<'_>>,
-) -> Result<PassScore, TrainError> {
-    let mut labels = Array3::<u8>::zeros((t, h, w));
+) -> Result<f64, TrainError> {
     let mut worst = f64::INFINITY;
-    for (chunk, &start) in chunks.iter().zip(starts) {
+    for chunk in chunks {
         let actions = greedy(policy.forward(chunk.clone())?);
-        if validity.is_some() {
-            let values = int_values(actions.clone());
-            let window = values.len() / (h * w);
-            let frames = Array3::from_shape_vec(
-                (window, h, w),
-                values.into_iter().map(|v| v as u8).collect(),
-            )
-            .map_err(|e| TrainError::RlConfig {
-                stage: STAGE,
-                message: format!("predicted labels: {e}"),
-            })?;
-            labels
-                .slice_axis_mut(Axis(0), Slice::from(start..start + window))
-                .assign(&frames);
-        }
         let raw = reward(chunk.clone(), actions)?.detach().without_autodiff();
         worst = worst.min(worst_frame_mean(raw));
     }
@@ -483,8 +478,5 @@ fn score_prediction(
             message: format!("the reward of the prediction is {worst}; check the reward nets"),
         });
     }
-    Ok(PassScore {
-        valid: validity.map_or(0.0, |judge| judge(&labels)),
-        reward: worst,
-    })
+    Ok(worst)
 }

@@ -9,7 +9,9 @@
 //! net when there are two; `1 - reward` is the uncertainty. `tto` runs test-time optimisation
 //! (method.md 7.3) on sequences that fail anatomical or temporal validity (`on`) or on all
 //! (`force`); each sequence starts from the policy's own weights (the original keeps the adapted
-//! weights for the next sequence, a bug, method.md 12).
+//! weights for the next sequence, a bug, method.md 12). With `tto.settings.score = "validity"`
+//! a pass is judged by the fraction of anatomically valid frames of exactly what this node would
+//! write with its weights (TTA, clean-up), so TTO never makes a written sequence less valid.
 //!
 //! `cleanup` chooses the label clean-up after the argmax: `largest_blob` (the original's, method.md
 //! 7.1 step 5: the largest foreground component per frame) or `morphological` (an extension: the
@@ -19,13 +21,13 @@
 
 use echo::augment::{TtaConfig, TtaSet, check_tta_config};
 use echo::metrics::{check_sequence, check_temporal_validity};
-use echo::morph::{clean_sequence, keep_largest_foreground_sequence};
+use echo::morph::clean_sequence;
 use echo::preprocess::{preprocess_arrays, undo_float, undo_float_channels, undo_labels};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::rl::reward::reward_nets_map;
 use models::rl::tto::{TtoConfig, TtoJudges, tto_sequence};
 use models::sliding::SlidingWindow;
-use models::{Device, UNet};
+use models::{Device, TrainError, UNet};
 use ndarray::{Array3, Array4, Zip};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -125,11 +127,6 @@ impl Cleanup {
     /// Labels `[T, H, W]` from class probabilities `[C, T, H, W]`: argmax, then this clean-up.
     fn labels(self, probs: &Array4<f32>) -> Array3<u8> {
         self.after_largest_blob(labels_from_probs(probs))
-    }
-
-    /// This clean-up of raw argmax labels.
-    fn apply(self, labels: &Array3<u8>) -> Array3<u8> {
-        self.after_largest_blob(keep_largest_foreground_sequence(&labels.view()))
     }
 
     fn after_largest_blob(self, largest: Array3<u8>) -> Array3<u8> {
@@ -264,9 +261,24 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             let pairs: Vec<_> = nets.iter().map(|n| (&n.net, 1.0)).collect();
             let mut rollout = |image, actions| reward_nets_map(&pairs, image, actions, true);
             let mut score = |image, actions| reward_nets_map(&pairs, image, actions, false);
-            // `score = "validity"`: the valid frames of what would be written.
-            let mut validity = |labels: &Array3<u8>| {
-                check_sequence(&cfg.cleanup.apply(labels).view()).valid_fraction
+            // `score = "validity"`: the anatomically valid frames of what would be written with
+            // a pass's weights (TTA, clean-up); each pass's probabilities are kept, so the chosen
+            // pass is not predicted again. Pass 0 is the input policy, whose output is `probs`.
+            let mut pass_probs: Vec<Array4<f32>> = Vec::new();
+            let mut validity = |actor: &UNet| -> Result<f64, TrainError> {
+                let p = if pass_probs.is_empty() {
+                    probs.clone()
+                } else {
+                    probabilities(actor, &pp.image, cfg, &tta, &sw, &device).map_err(|e| {
+                        TrainError::Callback {
+                            stage: "test-time optimisation",
+                            message: format!("predicting with a pass's weights: {e}"),
+                        }
+                    })?
+                };
+                let valid = check_sequence(&cfg.cleanup.labels(&p).view()).valid_fraction;
+                pass_probs.push(p);
+                Ok(valid)
             };
             let outcome = tto_sequence(
                 pol.actor.clone(),
@@ -287,7 +299,11 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             tto_runs += 1;
             tto_gain += outcome.best_score.reward - outcome.initial_score.reward;
             tto_kept += usize::from(outcome.best_pass == 0);
-            probs = probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?;
+            probs = if pass_probs.len() == outcome.passes {
+                pass_probs.swap_remove(outcome.best_pass)
+            } else {
+                probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?
+            };
             pred = cfg.cleanup.labels(&probs);
         }
         let mut maps: Vec<(String, Array3<f32>)> = Vec::new();
@@ -368,14 +384,19 @@ mod tests {
     #[test]
     fn cleanups_remove_the_detached_speck_and_only_morphological_fills_the_pinhole() {
         let flawed = frame_with_flaws();
-        let blob = Cleanup::LargestBlob.apply(&flawed);
+        // Class probabilities whose argmax is `flawed`.
+        let mut probs = Array4::<f32>::zeros((3, 1, 24, 24));
+        for ((_, r, c), &k) in flawed.indexed_iter() {
+            probs[[k as usize, 0, r, c]] = 1.0;
+        }
+        let blob = Cleanup::LargestBlob.labels(&probs);
         assert_eq!(
             blob[[0, 1, 1]],
             0,
             "the speck is not the largest foreground blob"
         );
         assert_eq!(blob[[0, 12, 12]], 0, "the original's clean-up keeps holes");
-        let morph = Cleanup::Morphological.apply(&flawed);
+        let morph = Cleanup::Morphological.labels(&probs);
         assert_eq!(morph[[0, 1, 1]], 0);
         assert_eq!(
             morph[[0, 12, 12]],
@@ -385,15 +406,9 @@ mod tests {
         // Nothing else changes.
         let mut expected = flawed.clone();
         expected[[0, 1, 1]] = 0;
+        assert_eq!(blob, expected);
         expected[[0, 12, 12]] = 1;
         assert_eq!(morph, expected);
-        // `labels` is the argmax followed by the same clean-up.
-        let mut probs = Array4::<f32>::zeros((3, 1, 24, 24));
-        for ((_, r, c), &k) in flawed.indexed_iter() {
-            probs[[k as usize, 0, r, c]] = 1.0;
-        }
-        assert_eq!(Cleanup::Morphological.labels(&probs), morph);
-        assert_eq!(Cleanup::LargestBlob.labels(&probs), blob);
     }
 
     #[test]
