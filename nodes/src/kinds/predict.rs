@@ -23,9 +23,10 @@ use echo::augment::{TtaConfig, TtaSet, check_tta_config};
 use echo::metrics::{check_sequence, check_temporal_validity};
 use echo::morph::clean_sequence;
 use echo::preprocess::{preprocess_arrays, undo_float, undo_float_channels, undo_labels};
+use engine::plan::node_seed;
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::rl::reward::reward_nets_map;
-use models::rl::tto::{TtoConfig, TtoJudges, tto_sequence};
+use models::rl::tto::{TtoConfig, TtoJudges, TtoScore, tto_sequence};
 use models::sliding::SlidingWindow;
 use models::{Device, TrainError, UNet};
 use ndarray::{Array3, Array4, Zip};
@@ -242,7 +243,6 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     };
     let mut out = predictions::Writer::create(ctx, cfg)?;
     let progress = bar(ctx, ids.len() as u64, "cases");
-    let mut rng = ChaCha8Rng::seed_from_u64(ctx.seed);
     let (mut tto_runs, mut tto_kept, mut tto_gain) = (0usize, 0usize, 0.0f64);
     for id in &ids {
         let case = data.case(id)?;
@@ -254,8 +254,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             TtoMode::Off => false,
             TtoMode::Force => true,
             TtoMode::On => invalid(&pred, pp.record.spacing)?,
-        };
+        } && !(cfg.tto.settings.score == TtoScore::Validity
+            // No pass can be more valid than every frame valid: the input would be kept.
+            && check_sequence(&pred.view()).all_valid);
         if run_tto {
+            // TTO's random draws per case (from the node's seed and the case id), so a case's
+            // result does not depend on which other cases ran before it.
+            let mut rng = ChaCha8Rng::seed_from_u64(node_seed(ctx.seed, id, None));
             // A fresh copy of the policy for every sequence (method.md 12: the original does not reset).
             // The rollouts' reward is normalised per frame (method.md 7.3); the score's is raw.
             let pairs: Vec<_> = nets.iter().map(|n| (&n.net, 1.0)).collect();
