@@ -12,6 +12,8 @@
 //! weights for the next sequence, a bug, method.md 12). With `tto.settings.score = "validity"`
 //! a pass is judged by the fraction of anatomically valid frames of exactly what this node would
 //! write with its weights (TTA, clean-up), so TTO never makes a written sequence less valid.
+//! `tto.replace = "invalid_frames"` keeps the policy's own output on its anatomically valid
+//! frames and takes the optimised prediction only on the others (the judge sees that merge).
 //!
 //! `cleanup` chooses the label clean-up after the argmax: `largest_blob` (the original's, method.md
 //! 7.1 step 5: the largest foreground component per frame) or `morphological` (an extension: the
@@ -29,7 +31,7 @@ use models::rl::reward::reward_nets_map;
 use models::rl::tto::{TtoConfig, TtoJudges, TtoScore, tto_sequence};
 use models::sliding::SlidingWindow;
 use models::{Device, TrainError, UNet};
-use ndarray::{Array3, Array4, Zip};
+use ndarray::{Array3, Array4, Axis, Zip};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use schemars::JsonSchema;
@@ -158,6 +160,31 @@ pub struct Tto {
     pub mode: TtoMode,
     /// The optimisation (method.md 7.3: lr 1e-3, β 0.01, entropy 0.1, 4 update passes).
     pub settings: TtoConfig,
+    /// Which frames of the output the optimised policy's prediction replaces.
+    pub replace: TtoReplace,
+}
+
+/// Which frames the test-time optimised prediction replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TtoReplace {
+    /// The whole sequence (the original).
+    #[default]
+    Sequence,
+    /// Only the frames of the policy's own prediction that are anatomically invalid (an
+    /// extension): valid frames keep the policy's output, so TTO repairs without moving them.
+    InvalidFrames,
+}
+
+/// `tto` probabilities `[C, T, H, W]` with the frames where `keep[t]` taken from `base`.
+fn keep_frames(base: &Array4<f32>, mut tto: Array4<f32>, keep: &[bool]) -> Array4<f32> {
+    for (t, &k) in keep.iter().enumerate() {
+        if k {
+            tto.index_axis_mut(Axis(1), t)
+                .assign(&base.index_axis(Axis(1), t));
+        }
+    }
+    tto
 }
 
 /// TTA switch and passes (`tta=false` = a single identity pass).
@@ -254,9 +281,19 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             TtoMode::Off => false,
             TtoMode::Force => true,
             TtoMode::On => invalid(&pred, pp.record.spacing)?,
-        } && !(cfg.tto.settings.score == TtoScore::Validity
-            // No pass can be more valid than every frame valid: the input would be kept.
-            && check_sequence(&pred.view()).all_valid);
+        };
+        let input_validity = check_sequence(&pred.view());
+        // With every frame valid, no pass can be more valid and no frame needs replacing.
+        let run_tto = run_tto
+            && !(input_validity.all_valid
+                && (cfg.tto.settings.score == TtoScore::Validity
+                    || cfg.tto.replace == TtoReplace::InvalidFrames));
+        let keep: Vec<bool> = match cfg.tto.replace {
+            TtoReplace::Sequence => vec![false; input_validity.frames.len()],
+            TtoReplace::InvalidFrames => {
+                input_validity.frames.iter().map(|f| f.is_valid()).collect()
+            }
+        };
         if run_tto {
             // TTO's random draws per case (from the node's seed and the case id), so a case's
             // result does not depend on which other cases ran before it.
@@ -274,12 +311,14 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                 let p = if pass_probs.is_empty() {
                     probs.clone()
                 } else {
-                    probabilities(actor, &pp.image, cfg, &tta, &sw, &device).map_err(|e| {
-                        TrainError::Callback {
-                            stage: "test-time optimisation",
-                            message: format!("predicting with a pass's weights: {e}"),
-                        }
-                    })?
+                    let p =
+                        probabilities(actor, &pp.image, cfg, &tta, &sw, &device).map_err(|e| {
+                            TrainError::Callback {
+                                stage: "test-time optimisation",
+                                message: format!("predicting with a pass's weights: {e}"),
+                            }
+                        })?;
+                    keep_frames(&probs, p, &keep)
                 };
                 let valid = check_sequence(&cfg.cleanup.labels(&p).view()).valid_fraction;
                 pass_probs.push(p);
@@ -307,7 +346,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             probs = if pass_probs.len() == outcome.passes {
                 pass_probs.swap_remove(outcome.best_pass)
             } else {
-                probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?
+                let p = probabilities(&outcome.actor, &pp.image, cfg, &tta, &sw, &device)?;
+                keep_frames(&probs, p, &keep)
             };
             pred = cfg.cleanup.labels(&probs);
         }
@@ -414,6 +454,21 @@ mod tests {
         assert_eq!(blob, expected);
         expected[[0, 12, 12]] = 1;
         assert_eq!(morph, expected);
+    }
+
+    #[test]
+    fn invalid_frames_take_the_tto_prediction_and_valid_ones_keep_the_policys() {
+        let base = Array4::<f32>::from_elem((3, 3, 2, 2), 0.25);
+        let tto = Array4::<f32>::from_elem((3, 3, 2, 2), 0.75);
+        let merged = keep_frames(&base, tto.clone(), &[true, false, true]);
+        for t in 0..3 {
+            let want = if t == 1 { 0.75 } else { 0.25 };
+            assert!(
+                merged.index_axis(Axis(1), t).iter().all(|&v| v == want),
+                "frame {t}"
+            );
+        }
+        assert_eq!(keep_frames(&base, tto.clone(), &[false; 3]), tto);
     }
 
     #[test]
