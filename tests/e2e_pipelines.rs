@@ -57,6 +57,60 @@ fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
     assert!(s.contains("cases = 16"), "experiment=quick applied:\n{s}");
 }
 
+/// The clean-up of each `predict` node of the resolved adapt pipeline, by node id.
+fn predict_cleanups(dir: &std::path::Path, extra: &[&str]) -> Vec<(String, String)> {
+    let mut args = vec!["show", "adapt"];
+    args.extend_from_slice(extra);
+    let out = run(dir, &args);
+    ok(&out);
+    let resolved: toml::Table = toml::from_str(&text(&out.stdout)).expect("show prints TOML");
+    let nodes = resolved["nodes"].as_table().expect("nodes");
+    let mut found: Vec<(String, String)> = nodes
+        .iter()
+        .filter(|(_, n)| n.get("kind").and_then(|k| k.as_str()) == Some("predict"))
+        .map(|(id, n)| {
+            let cleanup = n.get("cleanup").and_then(|c| c.as_str()).unwrap_or("?");
+            (id.clone(), cleanup.to_string())
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn one_clean_up_applies_to_every_evaluated_prediction_and_the_loop_keeps_the_originals() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let expect = |evaluated: &str| -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = [
+            "predict_baseline",
+            "predict_final",
+            "predict_iter",
+            "predict_oracle",
+        ]
+        .iter()
+        .map(|id| (id.to_string(), evaluated.to_string()))
+        .collect();
+        v.push(("rollout".into(), "largest_blob".into()));
+        v.sort();
+        v
+    };
+    assert_eq!(predict_cleanups(tmp.path(), &[]), expect("largest_blob"));
+    assert_eq!(
+        predict_cleanups(tmp.path(), &["evaluation=cleaned"]),
+        expect("morphological")
+    );
+    assert_eq!(
+        predict_cleanups(tmp.path(), &["cleanup=morphological"]),
+        expect("morphological")
+    );
+    let out = run(tmp.path(), &["show", "adapt", "cleanup=median"]);
+    let e = user_error(&out);
+    assert!(
+        e.contains("largest_blob") && e.contains("morphological"),
+        "{e}"
+    );
+}
+
 #[test]
 fn plan_unrolls_the_loop() {
     let tmp = tempfile::tempdir().expect("tempdir");
