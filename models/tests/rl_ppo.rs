@@ -12,8 +12,8 @@ use models::error::TrainError;
 use models::policy::{greedy, probs};
 use models::rl::{
     ActorTerms, PassScore, PpoConfig, PpoOutcome, PpoTrainer, Rollout, Selection, TtoConfig,
-    TtoJudges, TtoScore, actor_loss, critic_loss, nearest_resize, reward_nets_map, train_ppo,
-    tto_sequence,
+    TtoJudges, TtoOutcome, TtoScore, actor_loss, critic_loss, nearest_resize, reward_nets_map,
+    train_ppo, tto_sequence,
 };
 use models::roles::{actor_config, critic_config, reward_config};
 use ndarray::Array3;
@@ -329,6 +329,25 @@ fn reward_nets_are_fused_by_their_minimum() {
     assert!(reward_nets_map(&[(&n0, 0.0)], x, a, false).is_err());
 }
 
+/// [`tto_sequence`] on a copy of the tiny actor, with `V = 0` (no critic).
+fn tto_without_critic(
+    nets: &Nets,
+    image: &Array3<f32>,
+    config: &TtoConfig,
+    judges: TtoJudges<'_, '_>,
+    rng: &mut ChaCha8Rng,
+) -> Result<TtoOutcome, TrainError> {
+    tto_sequence(
+        nets.actor.clone(),
+        &nets.reference,
+        None,
+        image.view(),
+        config,
+        judges,
+        rng,
+    )
+}
+
 #[test]
 fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
     let device = Device::flex();
@@ -380,11 +399,9 @@ fn tto_keeps_the_best_pass_and_leaves_the_callers_actor_alone() {
     );
 
     let short = noise_image(3, 1);
-    let e = tto_sequence(
-        nets.actor,
-        &nets.reference,
-        None,
-        short.view(),
+    let e = tto_without_critic(
+        &nets,
+        &short,
         &config,
         TtoJudges {
             rollout: &mut reward,
@@ -433,11 +450,9 @@ fn tto_prediction_score_is_the_worst_frame_reward_of_the_argmax_on_the_original_
         class_two_reward(chunk, actions)
     };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let outcome = tto_sequence(
-        nets.actor.clone(),
-        &nets.reference,
-        None,
-        image.view(),
+    let outcome = tto_without_critic(
+        &nets,
+        &image,
         &config,
         TtoJudges {
             rollout: &mut reward,
@@ -491,11 +506,9 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
     };
     let (mut reward, mut score) = (class_two_reward, class_two_reward);
     let mut rng = ChaCha8Rng::seed_from_u64(4);
-    let outcome = tto_sequence(
-        nets.actor.clone(),
-        &nets.reference,
-        None,
-        image.view(),
+    let outcome = tto_without_critic(
+        &nets,
+        &image,
         &config,
         TtoJudges {
             rollout: &mut reward,
@@ -532,11 +545,9 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
     assert!(TtoScore::Validity.prefers(valid, kept));
     assert!(TtoScore::Prediction.prefers(richer, kept));
 
-    let e = tto_sequence(
-        nets.actor.clone(),
-        &nets.reference,
-        None,
-        image.view(),
+    let e = tto_without_critic(
+        &nets,
+        &image,
         &config,
         TtoJudges {
             rollout: &mut reward,
@@ -556,11 +567,9 @@ fn tto_validity_score_keeps_the_pass_with_the_most_valid_frames_and_needs_a_vali
                 message,
             })
         };
-        let e = tto_sequence(
-            nets.actor.clone(),
-            &nets.reference,
-            None,
-            image.view(),
+        let e = tto_without_critic(
+            &nets,
+            &image,
             &config,
             TtoJudges {
                 rollout: &mut reward,

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use echo::{Error, Result};
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
@@ -65,6 +66,25 @@ fn tick(v: &f64) -> String {
         let s = format!("{v:.4}");
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
+}
+
+/// The house style of a chart's grid, ticks and axis labels.
+fn draw_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_label: &str,
+    y_label: &str,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(246, 246, 246))
+        .bold_line_style(RGBColor(215, 215, 215))
+        .draw()
 }
 
 /// `[lo, hi]` padded by 5 % (or by 1 when flat) so that curves do not touch the frame.
@@ -179,18 +199,7 @@ fn draw_panel<DB: DrawingBackend>(
         .y_label_area_size(72)
         .build_cartesian_2d(xs.clone(), ys.clone())
         .map_err(fail)?;
-    chart
-        .configure_mesh()
-        .x_desc(panel.x_label)
-        .y_desc(panel.y_label)
-        .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
-        .label_style((FONT, 14))
-        .axis_desc_style((FONT, 16))
-        .light_line_style(RGBColor(246, 246, 246))
-        .bold_line_style(RGBColor(215, 215, 215))
-        .draw()
-        .map_err(fail)?;
+    draw_mesh(&mut chart, panel.x_label, panel.y_label).map_err(fail)?;
     for (i, s) in panel.series.iter().enumerate() {
         let colour = COLOURS[i % COLOURS.len()];
         let points: Vec<(f64, f64)> = s.points.iter().copied().filter(finite).collect();
@@ -293,18 +302,7 @@ pub fn reliability_diagram(path: &Path, bins: &[(f64, f64, usize)], ece: f64) ->
             .y_label_area_size(64)
             .build_cartesian_2d(0.0..1.0, 0.0..1.0)
             .map_err(|e| draw_error(path, e))?;
-        chart
-            .configure_mesh()
-            .x_desc("Confidence")
-            .y_desc("Accuracy")
-            .x_label_formatter(&tick)
-            .y_label_formatter(&tick)
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 16))
-            .light_line_style(RGBColor(246, 246, 246))
-            .bold_line_style(RGBColor(215, 215, 215))
-            .draw()
-            .map_err(|e| draw_error(path, e))?;
+        draw_mesh(&mut chart, "Confidence", "Accuracy").map_err(|e| draw_error(path, e))?;
         let used: Vec<(f64, f64, f64, f64)> = bins
             .iter()
             .enumerate()
