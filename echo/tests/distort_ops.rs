@@ -1,7 +1,7 @@
 //! Segmentation distortions change the labels in the intended way.
 
 use echo::distort::{
-    BlobsConfig, BoundaryShiftConfig, DistortConfig, DistortionKind, ErodeDilateConfig,
+    BlobsConfig, BoundaryShiftConfig, Choice, DistortConfig, DistortionKind, ErodeDilateConfig,
     ErodeDilateMode, GlitchMode, HoleFill, HolesConfig, ShiftedBoundary, Structure,
     TemporalGlitchConfig, correctness_map, distort_all, distort_each, replace_frame, swap_frames,
 };
@@ -67,6 +67,7 @@ fn erosion_shrinks_and_dilation_grows_the_lv() {
     ] {
         let cfg = DistortConfig {
             erode_dilate: ErodeDilateConfig {
+                structure: Choice::One(Structure::Lv),
                 mode,
                 pixels: [2, 2],
                 frame_probability: 1.0,
@@ -124,7 +125,7 @@ fn a_punched_hole_is_a_hole_that_morph_finds() {
         DistortionKind::Holes,
         DistortConfig {
             holes: HolesConfig {
-                structure: Structure::Lv,
+                structure: Choice::One(Structure::Lv),
                 fill: HoleFill::Background,
                 count: [1, 1],
                 radius_px: [2.0, 2.0],
@@ -157,7 +158,7 @@ fn a_detached_blob_is_a_new_component_away_from_the_heart() {
     let seq = heart(4, 64, 64);
     let cfg = DistortConfig {
         blobs: BlobsConfig {
-            structure: Structure::Lv,
+            structure: Choice::One(Structure::Lv),
             count: [1, 1],
             radius_px: [2.0, 3.0],
             min_distance_px: 4.0,
@@ -198,7 +199,7 @@ fn boundary_shifts_move_only_the_chosen_boundary() {
     for boundary in [ShiftedBoundary::Endo, ShiftedBoundary::Epi] {
         let cfg = DistortConfig {
             boundary_shift: BoundaryShiftConfig {
-                boundary,
+                boundary: Choice::One(boundary),
                 amplitude_px: [3.0, 4.0],
                 ..Default::default()
             },
@@ -319,5 +320,71 @@ fn configs_are_closed_validated_and_seeded() {
         DistortConfig::default()
             .apply(kind, &empty, &mut rng(0))
             .expect("empty frames do not crash");
+    }
+}
+
+#[test]
+fn a_setting_is_one_value_or_a_list_drawn_per_sequence() {
+    let cfg: DistortConfig = serde_json::from_str(
+        r#"{"erode_dilate": {"structure": "epi"}, "boundary_shift": {"boundary": ["endo", "epi"]}}"#,
+    )
+    .expect("valid");
+    assert_eq!(cfg.erode_dilate.structure, Choice::One(Structure::Epi));
+    assert_eq!(
+        cfg.boundary_shift.boundary,
+        Choice::AnyOf(vec![ShiftedBoundary::Endo, ShiftedBoundary::Epi])
+    );
+    // A bad value keeps the value type's own message; an empty list names the setting.
+    let err = serde_json::from_str::<DistortConfig>(r#"{"holes": {"structure": ["lv", "rv"]}}"#)
+        .expect_err("unknown structure");
+    assert!(err.to_string().contains("unknown variant `rv`"), "{err}");
+    assert!(err.to_string().contains("`epi`"), "{err}");
+    let err = serde_json::from_str::<DistortConfig>(r#"{"blobs": {"structure": []}}"#)
+        .expect_err("empty list");
+    assert!(err.to_string().contains("at least one"), "{err}");
+    let empty = DistortConfig {
+        erode_dilate: ErodeDilateConfig {
+            structure: Choice::AnyOf(vec![]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let err = empty.validate().expect_err("empty list");
+    assert!(err.to_string().contains("erode_dilate.structure"), "{err}");
+    // One value round-trips as the plain string older configs wrote (same cache keys).
+    assert_eq!(
+        serde_json::to_string(&Choice::One(Structure::Lv)).expect("serialise"),
+        r#""lv""#
+    );
+
+    // With both in the list, over a few sequences the erosion/dilation moves the LV
+    // (endocardium) and the background alone (epicardium), and so does the boundary shift.
+    let both = DistortConfig {
+        erode_dilate: ErodeDilateConfig {
+            structure: Choice::AnyOf(vec![Structure::Lv, Structure::Epi]),
+            ..Default::default()
+        },
+        boundary_shift: BoundaryShiftConfig {
+            boundary: Choice::AnyOf(vec![ShiftedBoundary::Endo, ShiftedBoundary::Epi]),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let seq = heart(3, 40, 40);
+    for kind in [DistortionKind::ErodeDilate, DistortionKind::BoundaryShift] {
+        let (mut endo, mut epi) = (false, false);
+        for seed in 0..16 {
+            let out = both
+                .apply(kind, &seq, &mut rng(seed))
+                .expect("valid");
+            let lv_moved = seq.iter().zip(&out).any(|(a, b)| (*a == LV) != (*b == LV));
+            let bg_moved = seq.iter().zip(&out).any(|(a, b)| (*a == 0) != (*b == 0));
+            endo |= lv_moved;
+            epi |= bg_moved && !lv_moved;
+        }
+        assert!(
+            endo && epi,
+            "{kind:?}: endocardial {endo}, epicardial {epi}"
+        );
     }
 }

@@ -1,14 +1,90 @@
-//! Helpers shared by the distortions: which structure a distortion acts on, magnitude ranges,
-//! random frame selection, nearest-label refill, and smooth random displacement fields.
+//! Helpers shared by the distortions: which structure a distortion acts on, one setting or a
+//! list to draw from ([`Choice`]), magnitude ranges, random frame selection, nearest-label
+//! refill, and smooth random displacement fields.
 
 use std::collections::VecDeque;
 
 use ndarray::{Array2, Array3, ArrayView2};
 use rand::Rng;
 use rand_distr::StandardNormal;
+use serde::de::{self, DeserializeOwned, Deserializer, IntoDeserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::{BG, Error, LV, MYO, Result};
+
+/// A setting written as one value (`structure = "lv"`) or as a list (`structure = ["lv", "epi"]`)
+/// from which each distorted sequence draws one value uniformly. One value draws nothing from
+/// the RNG, so a config that names one value gives the same samples as before lists existed.
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum Choice<T> {
+    One(T),
+    AnyOf(Vec<T>),
+}
+
+impl<T: Copy> Choice<T> {
+    /// The value of this sequence; `None` for an empty list (which [`Choice::validate`] rejects).
+    pub fn pick<R: Rng + ?Sized>(&self, rng: &mut R) -> Option<T> {
+        match self {
+            Choice::One(v) => Some(*v),
+            Choice::AnyOf(list) if list.len() <= 1 => list.first().copied(),
+            Choice::AnyOf(list) => Some(list[rng.random_range(0..list.len())]),
+        }
+    }
+
+    /// An empty list is an error naming the setting.
+    pub fn validate(&self, name: &str) -> Result<()> {
+        match self {
+            Choice::AnyOf(list) if list.is_empty() => Err(Error::invalid(
+                format!("distort.{name}"),
+                "is an empty list; give one value or a list of at least one",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`Choice::pick`] for a validated choice.
+    pub(crate) fn draw<R: Rng + ?Sized>(&self, rng: &mut R, name: &str) -> Result<T> {
+        self.validate(name)?;
+        Ok(self.pick(rng).expect("validated: not empty"))
+    }
+}
+
+/// Deserialises a string as one value and a sequence as a list, keeping the value type's own
+/// error ("unknown variant `x`, expected one of ...") instead of serde's untagged "did not match
+/// any variant".
+impl<'de, T: DeserializeOwned> Deserialize<'de> for Choice<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct ChoiceVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: DeserializeOwned> Visitor<'de> for ChoiceVisitor<T> {
+            type Value = Choice<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("one value or a list of values")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Choice<T>, E> {
+                let one: de::value::StrDeserializer<E> = v.into_deserializer();
+                T::deserialize(one).map(Choice::One)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> std::result::Result<Choice<T>, A::Error> {
+                let mut list = Vec::new();
+                while let Some(v) = seq.next_element::<T>()? {
+                    list.push(v);
+                }
+                if list.is_empty() {
+                    return Err(de::Error::invalid_length(
+                        0,
+                        &"a list of at least one value",
+                    ));
+                }
+                Ok(Choice::AnyOf(list))
+            }
+        }
+        deserializer.deserialize_any(ChoiceVisitor(std::marker::PhantomData))
+    }
+}
 
 /// The structure a distortion acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

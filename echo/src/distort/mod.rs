@@ -14,7 +14,7 @@ use ndarray::{Array3, Zip};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
-pub use common::{Structure, displacement_field};
+pub use common::{Choice, Structure, displacement_field};
 pub use morphological::{ErodeDilateConfig, ErodeDilateMode, erode_dilate, erode_dilate_frame};
 pub use shapes::{
     BlobsConfig, BoundaryShiftConfig, HoleFill, HolesConfig, ShiftedBoundary, boundary_shift,

@@ -9,7 +9,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Structure, check_probability, check_range, pick_frames, refill_from_outside, uniform_usize,
+    Choice, Structure, check_probability, check_range, pick_frames, refill_from_outside,
+    uniform_usize,
 };
 use crate::Result;
 use crate::morph::{Border, StructuringElement, dilate, erode};
@@ -27,7 +28,8 @@ pub enum ErodeDilateMode {
 #[serde(deny_unknown_fields, default)]
 pub struct ErodeDilateConfig {
     pub enabled: bool,
-    pub structure: Structure,
+    /// The structure eroded or dilated, or a list to draw one from per sequence.
+    pub structure: Choice<Structure>,
     pub mode: ErodeDilateMode,
     /// Pixels eroded or dilated, drawn uniformly in `[min, max]` per sequence.
     pub pixels: [usize; 2],
@@ -39,7 +41,7 @@ impl Default for ErodeDilateConfig {
     fn default() -> Self {
         ErodeDilateConfig {
             enabled: true,
-            structure: Structure::Lv,
+            structure: Choice::One(Structure::Lv),
             mode: ErodeDilateMode::Random,
             pixels: [1, 3],
             frame_probability: 1.0,
@@ -49,6 +51,7 @@ impl Default for ErodeDilateConfig {
 
 impl ErodeDilateConfig {
     pub fn validate(&self) -> Result<()> {
+        self.structure.validate("erode_dilate.structure")?;
         check_range(self.pixels, "erode_dilate.pixels")?;
         check_probability(self.frame_probability, "erode_dilate.frame_probability")
     }
@@ -110,6 +113,7 @@ pub fn erode_dilate<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Array3<u8>> {
     cfg.validate()?;
+    let structure = cfg.structure.draw(rng, "erode_dilate.structure")?;
     let erode_it = match cfg.mode {
         ErodeDilateMode::Erode => true,
         ErodeDilateMode::Dilate => false,
@@ -118,12 +122,7 @@ pub fn erode_dilate<R: Rng + ?Sized>(
     let pixels = uniform_usize(rng, cfg.pixels);
     let mut out = labels.clone();
     for t in pick_frames(labels.dim().0, cfg.frame_probability, rng) {
-        let new = erode_dilate_frame(
-            labels.index_axis(Axis(0), t),
-            cfg.structure,
-            erode_it,
-            pixels,
-        );
+        let new = erode_dilate_frame(labels.index_axis(Axis(0), t), structure, erode_it, pixels);
         out.index_axis_mut(Axis(0), t).assign(&new);
     }
     Ok(out)

@@ -8,8 +8,8 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use super::common::{
-    Structure, check_probability, check_range, disc, displacement_field, pick_frames, pick_pixel,
-    uniform_f32, uniform_usize, warp_mask,
+    Choice, Structure, check_probability, check_range, disc, displacement_field, pick_frames,
+    pick_pixel, uniform_f32, uniform_usize, warp_mask,
 };
 use crate::morph::{distance_to, edt};
 use crate::{BG, LV, MYO, Result};
@@ -29,7 +29,8 @@ pub enum HoleFill {
 #[serde(deny_unknown_fields, default)]
 pub struct HolesConfig {
     pub enabled: bool,
-    pub structure: Structure,
+    /// The structure holed, or a list to draw one from per sequence.
+    pub structure: Choice<Structure>,
     pub fill: HoleFill,
     /// Holes per distorted frame, `[min, max]`.
     pub count: [usize; 2],
@@ -42,7 +43,7 @@ impl Default for HolesConfig {
     fn default() -> Self {
         HolesConfig {
             enabled: true,
-            structure: Structure::Lv,
+            structure: Choice::One(Structure::Lv),
             fill: HoleFill::Random,
             count: [1, 2],
             radius_px: [1.5, 4.0],
@@ -53,6 +54,7 @@ impl Default for HolesConfig {
 
 impl HolesConfig {
     pub fn validate(&self) -> Result<()> {
+        self.structure.validate("holes.structure")?;
         check_range(self.count, "holes.count")?;
         check_range(self.radius_px, "holes.radius_px")?;
         check_probability(self.frame_probability, "holes.frame_probability")
@@ -68,13 +70,14 @@ pub fn punch_holes<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Array3<u8>> {
     cfg.validate()?;
+    let structure = cfg.structure.draw(rng, "holes.structure")?;
     let mut out = labels.clone();
     let (_, h, w) = labels.dim();
     for t in pick_frames(labels.dim().0, cfg.frame_probability, rng) {
         let mut frame = out.index_axis(Axis(0), t).to_owned();
         for _ in 0..uniform_usize(rng, cfg.count) {
             let radius = uniform_f32(rng, cfg.radius_px);
-            let mask = cfg.structure.mask(frame.view());
+            let mask = structure.mask(frame.view());
             let depth = edt(&mask.view(), [1.0, 1.0]);
             let deep = depth.mapv(|d| d > f64::from(radius) + 1.0);
             let Some((cy, cx)) = pick_pixel(&deep, rng).or_else(|| pick_pixel(&mask, rng)) else {
@@ -82,12 +85,12 @@ pub fn punch_holes<R: Rng + ?Sized>(
             };
             let fill = match cfg.fill {
                 HoleFill::Background => BG,
-                HoleFill::OtherClass => cfg.structure.other_label(),
+                HoleFill::OtherClass => structure.other_label(),
                 HoleFill::Random => {
                     if rng.random::<bool>() {
                         BG
                     } else {
-                        cfg.structure.other_label()
+                        structure.other_label()
                     }
                 }
             };
@@ -110,8 +113,9 @@ pub fn punch_holes<R: Rng + ?Sized>(
 #[serde(deny_unknown_fields, default)]
 pub struct BlobsConfig {
     pub enabled: bool,
-    /// Label of the blobs: `lv` or `myo` (`epi` draws myocardium).
-    pub structure: Structure,
+    /// Label of the blobs: `lv` or `myo` (`epi` draws myocardium), or a list to draw one from
+    /// per sequence.
+    pub structure: Choice<Structure>,
     /// Blobs per distorted frame, `[min, max]`.
     pub count: [usize; 2],
     pub radius_px: [f32; 2],
@@ -124,7 +128,7 @@ impl Default for BlobsConfig {
     fn default() -> Self {
         BlobsConfig {
             enabled: true,
-            structure: Structure::Myo,
+            structure: Choice::One(Structure::Myo),
             count: [1, 1],
             radius_px: [2.0, 5.0],
             min_distance_px: 3.0,
@@ -135,6 +139,7 @@ impl Default for BlobsConfig {
 
 impl BlobsConfig {
     pub fn validate(&self) -> Result<()> {
+        self.structure.validate("blobs.structure")?;
         check_range(self.count, "blobs.count")?;
         check_range(self.radius_px, "blobs.radius_px")?;
         check_range([0.0, self.min_distance_px], "blobs.min_distance_px")?;
@@ -152,7 +157,7 @@ pub fn detached_blobs<R: Rng + ?Sized>(
     cfg.validate()?;
     let mut out = labels.clone();
     let (_, h, w) = labels.dim();
-    let label = cfg.structure.grow_label();
+    let label = cfg.structure.draw(rng, "blobs.structure")?.grow_label();
     for t in pick_frames(labels.dim().0, cfg.frame_probability, rng) {
         let mut frame = out.index_axis(Axis(0), t).to_owned();
         for _ in 0..uniform_usize(rng, cfg.count) {
@@ -194,7 +199,8 @@ pub enum ShiftedBoundary {
 #[serde(deny_unknown_fields, default)]
 pub struct BoundaryShiftConfig {
     pub enabled: bool,
-    pub boundary: ShiftedBoundary,
+    /// The boundary moved, or a list to draw one from per sequence.
+    pub boundary: Choice<ShiftedBoundary>,
     /// Largest displacement in pixels, `[min, max]`.
     pub amplitude_px: [f32; 2],
     /// Control points per axis of the displacement field (more = wigglier).
@@ -208,7 +214,7 @@ impl Default for BoundaryShiftConfig {
     fn default() -> Self {
         BoundaryShiftConfig {
             enabled: true,
-            boundary: ShiftedBoundary::Endo,
+            boundary: Choice::One(ShiftedBoundary::Endo),
             amplitude_px: [2.0, 5.0],
             grid: 4,
             per_frame: false,
@@ -219,6 +225,7 @@ impl Default for BoundaryShiftConfig {
 
 impl BoundaryShiftConfig {
     pub fn validate(&self) -> Result<()> {
+        self.boundary.validate("boundary_shift.boundary")?;
         check_range(self.amplitude_px, "boundary_shift.amplitude_px")?;
         check_probability(self.frame_probability, "boundary_shift.frame_probability")
     }
@@ -271,6 +278,7 @@ pub fn boundary_shift<R: Rng + ?Sized>(
     rng: &mut R,
 ) -> Result<Array3<u8>> {
     cfg.validate()?;
+    let boundary = cfg.boundary.draw(rng, "boundary_shift.boundary")?;
     let (_, h, w) = labels.dim();
     let amplitude = uniform_f32(rng, cfg.amplitude_px);
     let mut field = displacement_field(h, w, cfg.grid, amplitude, rng);
@@ -280,12 +288,8 @@ pub fn boundary_shift<R: Rng + ?Sized>(
             field = displacement_field(h, w, cfg.grid, amplitude, rng);
         }
         let frame = labels.index_axis(Axis(0), t).to_owned();
-        out.index_axis_mut(Axis(0), t).assign(&shift_boundary_frame(
-            &frame,
-            cfg.boundary,
-            &field.0,
-            &field.1,
-        ));
+        out.index_axis_mut(Axis(0), t)
+            .assign(&shift_boundary_frame(&frame, boundary, &field.0, &field.1));
     }
     Ok(out)
 }

@@ -7,8 +7,9 @@ use toml::Value;
 
 /// Parse a command-line value. TOML literals (`3`, `0.01`, `"s"`, `[1,2]`, `{a=1}`) first, then
 /// Hydra's `True`/`False` and loose floats (`.5`, `5.`), otherwise the text itself as a string
-/// (`off`, `/data/x.nii.gz`, `null`). Text that starts like a TOML string, array or table but
-/// does not parse is an error, so a typo'd list is never silently a string.
+/// (`off`, `/data/x.nii.gz`, `null`). A list may hold bare strings as in Hydra (`[lv,epi]`): its
+/// elements are parsed one by one by the same rules. Text that starts like a TOML string, array
+/// or table but does not parse is an error, so a typo'd list is never silently a string.
 pub fn parse_value(s: &str) -> Result<Value, String> {
     match s {
         "" => return Ok(Value::String(String::new())),
@@ -18,6 +19,7 @@ pub fn parse_value(s: &str) -> Result<Value, String> {
     }
     match Value::deserialize(toml::de::ValueDeserializer::new(s)) {
         Ok(v) => Ok(v),
+        Err(_) if let Some(list) = hydra_list(s) => Ok(list),
         Err(e) if s.starts_with(['[', '{', '"', '\'']) => Err(format!(
             "'{s}' starts like a TOML {} but does not parse ({}); fix the literal or quote the whole value",
             match s.as_bytes()[0] {
@@ -33,6 +35,20 @@ pub fn parse_value(s: &str) -> Result<Value, String> {
             .map_err(|e| e.to_string()),
         Err(_) => Ok(Value::String(s.to_string())),
     }
+}
+
+/// `[a, b, 3]` with bare elements, each parsed by [`parse_value`]; `None` when the brackets do not
+/// balance, an element is empty, or an element does not parse.
+fn hydra_list(s: &str) -> Option<Value> {
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    let items = split_top_level(inner)?
+        .into_iter()
+        .map(|item| match item.trim() {
+            "" => None,
+            item => parse_value(item).ok(),
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Value::Array(items))
 }
 
 /// `.5`, `5.`, `-.5e3`: floats that Python accepts and TOML does not.
@@ -259,8 +275,20 @@ mod tests {
     }
 
     #[test]
+    fn lists_may_hold_bare_strings_as_in_hydra() {
+        assert_eq!(p("[lv,epi]").to_string(), r#"["lv", "epi"]"#);
+        assert_eq!(
+            p("[lv, 3, [a, 0.5], \"x,y\"]").to_string(),
+            r#"["lv", 3, ["a", 0.5], "x,y"]"#
+        );
+        assert_eq!(p("[True]").to_string(), "[true]");
+    }
+
+    #[test]
     fn broken_literals_are_errors() {
-        for bad in ["[1,", "{a=}", "\"open", "'x' y"] {
+        for bad in [
+            "[1,", "{a=}", "\"open", "'x' y", "[a,,b]", "[a,]", "[a]]", "['x' y]",
+        ] {
             let e = parse_value(bad).expect_err(bad);
             assert!(e.contains("does not parse"), "{e}");
         }

@@ -27,7 +27,7 @@ pub use ppo::{
 };
 pub use ppo_loop::{PpoEpoch, PpoOutcome, PpoProgress, ValScore, ValidityFn, train_ppo, validate};
 pub use ppo_trainer::PpoTrainer;
-pub use reward::{fuse_rewards, normalise_per_frame, reward_nets_map};
+pub use reward::{centre_per_class, fuse_rewards, normalise_per_frame, reward_nets_map};
 pub use reward_train::{
     RewardEpoch, RewardLoss, RewardOutcome, RewardProgress, RewardSample, RewardTrainConfig,
     reward_loss, train_reward,

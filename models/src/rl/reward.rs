@@ -1,7 +1,8 @@
 //! The reward of RL rollouts (method.md 2.4, "Reward used during RL rollouts"): each reward
 //! net's `sigmoid(logit / t)`, an optional per-sample per-frame min-max normalisation, and the
-//! voxel-wise minimum over the nets. The full-sequence inference path (plain sigmoid, no
-//! normalisation) lives with the sliding-window inference, not here.
+//! voxel-wise minimum over the nets, and (beyond the original) an optional per-class centring
+//! that removes each class's reward level from the rollouts' reward. The full-sequence inference
+//! path (plain sigmoid, no normalisation) lives with the sliding-window inference, not here.
 
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Int, Tensor};
@@ -57,6 +58,39 @@ pub fn normalise_per_frame(r: Tensor<4>) -> Tensor<4> {
     let constant = range.clone().lower_equal_elem(0.0).expand([b, t, h * w]);
     let normalised = shifted / range.clamp_min(f32::MIN_POSITIVE).expand([b, t, h * w]);
     normalised.mask_fill(constant, 1.0).reshape([b, t, h, w])
+}
+
+/// Removes a share `strength` of each predicted class's reward level from a frame (beyond the
+/// original): every voxel moves by `strength * (frame mean - mean of the voxels of its frame that
+/// took the same action)`, so each frame keeps its mean reward and, at `strength = 1`, no class
+/// is better or worse than another on average (0 leaves the map as it is).
+///
+/// A per-voxel correctness probability carries each class's prior: the thin myocardium lies next
+/// to a boundary everywhere, so its voxels score below the cavity's and the background's even
+/// where they are right, and a policy gradient on the raw map moves voxels out of it. Centred,
+/// only a voxel's standing among the voxels of its own class pushes it to another class.
+///
+/// # Shapes
+/// - reward `[B, T, H, W]`, actions `[B, T, H, W]` (labels `0..classes`) -> `[B, T, H, W]`
+pub fn centre_per_class(
+    r: Tensor<4>,
+    actions: Tensor<4, Int>,
+    classes: usize,
+    strength: f64,
+) -> Tensor<4> {
+    let [b, t, h, w] = r.dims();
+    let flat: Tensor<3> = r.reshape([b, t, h * w]);
+    let actions: Tensor<3, Int> = actions.reshape([b, t, h * w]);
+    let frame_mean = flat.clone().mean_dim(2);
+    let mut class_level = flat.zeros_like();
+    for class in 0..classes {
+        let mask = actions.clone().equal_elem(class as i64).float();
+        let count = mask.clone().sum_dim(2);
+        let mean = (flat.clone() * mask.clone()).sum_dim(2) / count.clamp_min(1.0);
+        class_level = class_level + mask * mean.expand([b, t, h * w]);
+    }
+    let shift = (frame_mean.expand([b, t, h * w]) - class_level).mul_scalar(strength);
+    (flat + shift).reshape([b, t, h, w])
 }
 
 /// The training-path reward of several reward nets (method.md 2.4): for each `(net, t)`,
@@ -121,6 +155,28 @@ mod tests {
         );
         let n = float_values(normalise_per_frame(r));
         assert_eq!(n, vec![0.0, 0.5, 1.0, 1.0, 1.0, 1.0]);
+    }
+
+    #[test]
+    fn centring_removes_each_class_level_and_keeps_the_frame_mean() {
+        let device = Device::flex();
+        // One frame of 4 voxels: class 0 scores (0.9, 0.7), class 2 scores (0.4, 0.2); the frame
+        // mean is 0.55, class means 0.8 and 0.3.
+        let r: Tensor<4> = Tensor::from_data(
+            TensorData::new(vec![0.9f32, 0.4, 0.7, 0.2], [1, 1, 1, 4]),
+            &device,
+        );
+        let a: Tensor<4, Int> =
+            Tensor::from_data(TensorData::new(vec![0i64, 2, 0, 2], [1, 1, 1, 4]), &device);
+        let full = float_values(centre_per_class(r.clone(), a.clone(), 3, 1.0));
+        let half = float_values(centre_per_class(r.clone(), a.clone(), 3, 0.5));
+        let none = float_values(centre_per_class(r, a, 3, 0.0));
+        let close =
+            |got: &[f32], want: [f32; 4]| got.iter().zip(want).all(|(g, w)| (g - w).abs() < 1e-6);
+        assert!(close(&full, [0.65, 0.65, 0.45, 0.45]), "{full:?}");
+        // Halfway: class 0 moves by -0.125, class 2 by +0.125.
+        assert!(close(&half, [0.775, 0.525, 0.575, 0.325]), "{half:?}");
+        assert!(close(&none, [0.9, 0.4, 0.7, 0.2]), "{none:?}");
     }
 
     #[test]

@@ -27,9 +27,9 @@ use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::TrainError;
 use models::burn::tensor::{Int, Tensor, TensorData};
 use models::convert::{float_values, int_values};
-use models::rl::reward::reward_nets_map;
+use models::rl::reward::{centre_per_class, reward_nets_map};
 use models::rl::{PpoConfig, PpoEpoch, ValScore, train_ppo};
-use models::roles::critic_config;
+use models::roles::{NUM_CLASSES, critic_config};
 use ndarray::Array3;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -105,6 +105,11 @@ pub struct RewardOptions {
     /// Per-frame min-max normalisation of each reward map (method.md 2.4 step 2; a constant
     /// frame gives 1 instead of the original's NaN).
     pub normalise: bool,
+    /// Share (0-1) of each predicted class's mean reward removed per frame (beyond the original,
+    /// `models::rl::centre_per_class`): at 1 each class keeps only its voxels' standing among
+    /// themselves, so the class with the lowest typical correctness (the thin myocardium) is not
+    /// pushed out as a whole; 0 is the original's reward.
+    pub class_centring: f64,
     /// Divide the first net's logits by its fitted temperature (the original's `temp_factor`,
     /// whose use is commented out in its loop, method.md 5).
     pub use_temperature: bool,
@@ -117,6 +122,7 @@ impl Default for RewardOptions {
             temporal_penalty: false,
             temporal: TemporalPenaltyConfig::default(),
             normalise: true,
+            class_centring: 0.0,
             use_temperature: false,
         }
     }
@@ -228,6 +234,12 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         })
         .collect();
     let normalise = cfg.reward.normalise;
+    let class_centring = cfg.reward.class_centring;
+    if !(0.0..=1.0).contains(&class_centring) {
+        return Err(user_err(format!(
+            "ppo.reward.class_centring = {class_centring}: give a share between 0 (off) and 1"
+        )));
+    }
     cfg.reward.temporal.validate().map_err(user_err)?;
     let temporal = cfg.reward.temporal_penalty.then_some(&cfg.reward.temporal);
     let mut reward = |image, actions: Tensor<4, Int>| -> Result<_, TrainError> {
@@ -237,10 +249,15 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             .map(|(n, &t)| (&n.net, t))
             .collect();
         let fused = reward_nets_map(&pairs, image, actions.clone(), normalise)?;
-        match temporal {
-            Some(t) => with_temporal_penalty(fused, actions, t),
-            None => Ok(fused),
-        }
+        let fused = match temporal {
+            Some(t) => with_temporal_penalty(fused, actions.clone(), t)?,
+            None => fused,
+        };
+        Ok(if class_centring > 0.0 {
+            centre_per_class(fused, actions, NUM_CLASSES, class_centring)
+        } else {
+            fused
+        })
     };
     let train_views: Vec<_> = train.iter().map(|a| a.view()).collect();
     let val_views: Vec<_> = val.iter().map(|a| a.view()).collect();
