@@ -54,7 +54,10 @@ fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
     ok(&out);
     let s = text(&out.stdout);
     assert!(s.contains("class_centring = 0.5"), "{s}");
-    assert!(s.contains(r#"structure = ["lv", "epi"]"#), "Hydra bare-string list:\n{s}");
+    assert!(
+        s.contains(r#"structure = ["lv", "epi"]"#),
+        "Hydra bare-string list:\n{s}"
+    );
     assert!(s.contains("entropy_coeff = 0.05"), "{s}");
     assert!(s.contains("mode = \"force\""), "{s}");
     assert!(s.contains("iterations = 3"), "{s}");
@@ -66,11 +69,18 @@ fn a_bad_distortion_structure_names_the_key_and_the_valid_values() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = run(
         tmp.path(),
-        &["show", "adapt", "distort.segmentation.erode_dilate.structure=[lv,rv]"],
+        &[
+            "show",
+            "adapt",
+            "distort.segmentation.erode_dilate.structure=[lv,rv]",
+        ],
     );
     let e = user_error(&out);
     assert!(e.contains("erode_dilate.structure"), "{e}");
-    assert!(e.contains("unknown variant `rv`") && e.contains("`epi`"), "{e}");
+    assert!(
+        e.contains("unknown variant `rv`") && e.contains("`epi`"),
+        "{e}"
+    );
 }
 
 /// The clean-up of each `predict` node of the resolved adapt pipeline, by node id.

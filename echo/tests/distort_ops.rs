@@ -374,9 +374,7 @@ fn a_setting_is_one_value_or_a_list_drawn_per_sequence() {
     for kind in [DistortionKind::ErodeDilate, DistortionKind::BoundaryShift] {
         let (mut endo, mut epi) = (false, false);
         for seed in 0..16 {
-            let out = both
-                .apply(kind, &seq, &mut rng(seed))
-                .expect("valid");
+            let out = both.apply(kind, &seq, &mut rng(seed)).expect("valid");
             let lv_moved = seq.iter().zip(&out).any(|(a, b)| (*a == LV) != (*b == LV));
             let bg_moved = seq.iter().zip(&out).any(|(a, b)| (*a == 0) != (*b == 0));
             endo |= lv_moved;
