@@ -227,6 +227,16 @@ fn plots_are_800_by_500_pngs_with_the_series_drawn() {
         image::open(&rel).expect("png").to_rgb8().dimensions(),
         (800, 500)
     );
+
+    // Under-confident bins (accuracy above confidence): the gap lies over the accuracy bar and
+    // still shows in the legend's pink, not blended with the bar's blue.
+    let under: Vec<(f64, f64, usize)> = (0..10)
+        .map(|i| ((i as f64 + 0.5) / 10.0 * 0.8, 0.9, 10))
+        .collect();
+    reliability_diagram(&rel, &under, 0.3).expect("diagram");
+    let img = image::open(&rel).expect("png").to_rgb8();
+    let pink = img.pixels().filter(|p| p.0 == [243, 190, 190]).count();
+    assert!(pink > 10_000, "gap drawn in pink over the bars ({pink} px)");
 }
 
 #[test]

@@ -310,7 +310,10 @@ pub fn reliability_diagram(path: &Path, bins: &[(f64, f64, usize)], ece: f64) ->
             .map(|(i, &(conf, acc, _))| (i as f64 / n, (i as f64 + 1.0) / n, conf, acc))
             .collect();
         let bar = RGBColor(31, 119, 180);
-        let gap = RGBColor(214, 39, 40);
+        // The gap is an opaque strip in the middle half of its bin: over an under-confident
+        // bin's bar it shows in the legend's pink (not a purple blend of red and blue) and the
+        // bar stays visible up to its accuracy on both sides.
+        let gap = RGBColor(243, 190, 190);
         chart
             .draw_series(used.iter().map(|&(lo, hi, _, acc)| {
                 Rectangle::new([(lo, 0.0), (hi, acc)], bar.mix(0.75).filled())
@@ -327,16 +330,15 @@ pub fn reliability_diagram(path: &Path, bins: &[(f64, f64, usize)], ece: f64) ->
             .map_err(|e| draw_error(path, e))?;
         chart
             .draw_series(used.iter().map(|&(lo, hi, conf, acc)| {
+                let quarter = (hi - lo) / 4.0;
                 Rectangle::new(
-                    [(lo, acc.min(conf)), (hi, acc.max(conf))],
-                    gap.mix(0.3).filled(),
+                    [(lo + quarter, acc.min(conf)), (hi - quarter, acc.max(conf))],
+                    gap.filled(),
                 )
             }))
             .map_err(|e| draw_error(path, e))?
             .label("gap to confidence")
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 6), (x + 20, y + 6)], gap.mix(0.3).filled())
-            });
+            .legend(move |(x, y)| Rectangle::new([(x, y - 6), (x + 20, y + 6)], gap.filled()));
         chart
             .draw_series(DashedLineSeries::new(
                 vec![(0.0, 0.0), (1.0, 1.0)],
