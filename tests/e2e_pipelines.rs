@@ -65,7 +65,7 @@ fn show_resolves_the_adapt_pipeline_with_overrides_and_aliases() {
 }
 
 #[test]
-fn a_bad_distortion_structure_names_the_key_and_the_valid_values() {
+fn a_bad_distortion_structure_or_reward_share_names_the_key_and_the_valid_values() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = run(
         tmp.path(),
@@ -79,6 +79,12 @@ fn a_bad_distortion_structure_names_the_key_and_the_valid_values() {
     assert!(e.contains("erode_dilate.structure"), "{e}");
     assert!(
         e.contains("unknown variant `rv`") && e.contains("`epi`"),
+        "{e}"
+    );
+    let out = run(tmp.path(), &["show", "adapt", "class_centring=2"]);
+    let e = user_error(&out);
+    assert!(
+        e.contains("class_centring") && e.contains("between 0 (off) and 1"),
         "{e}"
     );
 }

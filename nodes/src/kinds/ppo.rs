@@ -109,6 +109,7 @@ pub struct RewardOptions {
     /// `models::rl::centre_per_class`): at 1 each class keeps only its voxels' standing among
     /// themselves, so the class with the lowest typical correctness (the thin myocardium) is not
     /// pushed out as a whole; 0 is the original's reward.
+    #[serde(deserialize_with = "share")]
     pub class_centring: f64,
     /// Divide the first net's logits by its fitted temperature (the original's `temp_factor`,
     /// whose use is commented out in its loop, method.md 5).
@@ -125,6 +126,18 @@ impl Default for RewardOptions {
             class_centring: 0.0,
             use_temperature: false,
         }
+    }
+}
+
+/// A share in [0, 1], checked when the config is read (so `rl4seg show`/`plan` already reject it).
+fn share<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    let v = <f64 as serde::Deserialize>::deserialize(d)?;
+    if (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "{v} is not a share: give a number between 0 (off) and 1"
+        )))
     }
 }
 
@@ -235,11 +248,6 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         .collect();
     let normalise = cfg.reward.normalise;
     let class_centring = cfg.reward.class_centring;
-    if !(0.0..=1.0).contains(&class_centring) {
-        return Err(user_err(format!(
-            "ppo.reward.class_centring = {class_centring}: give a share between 0 (off) and 1"
-        )));
-    }
     cfg.reward.temporal.validate().map_err(user_err)?;
     let temporal = cfg.reward.temporal_penalty.then_some(&cfg.reward.temporal);
     let mut reward = |image, actions: Tensor<4, Int>| -> Result<_, TrainError> {
