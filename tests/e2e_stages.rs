@@ -98,6 +98,14 @@ inputs = { policy = "base", data = "source" }
 max_cases = 3
 windows_per_case = 1
 
+[nodes.anchor]
+kind = "landmark_samples"
+inputs = { policy = "base", data = "source" }
+mode = "correctness"
+max_cases = 2
+windows_per_case = 1
+intensity = { contrast = true, contrast_factors = [0.5], noise = false }
+
 [nodes.landmark]
 kind = "train_reward"
 inputs = { samples = "landmark_set" }
@@ -137,7 +145,8 @@ steps_per_epoch = 1
     ok(&out);
     let dir = run_dir(d, &out);
     let metrics = std::fs::read_to_string(dir.join("metrics.json")).expect("metrics.json");
-    assert!(metrics.contains("with_misplaced_base"), "{metrics}");
+    assert!(metrics.contains("with_errors"), "{metrics}");
+    correctness_samples_judge_the_image_they_were_made_on(d, &dir);
     // reward.landmark without a connected landmark net is a user error naming the fix.
     let err = user_error(&run(
         d,
@@ -152,6 +161,52 @@ steps_per_epoch = 1
         err.contains("reward.landmark = true") && err.contains("landmark"),
         "{err}"
     );
+}
+
+/// `mode = "correctness"`: no stored target (so `seg == gt` with the true labels), and a
+/// contrast sample keeps the distorted image its segmentation was predicted on.
+fn correctness_samples_judge_the_image_they_were_made_on(
+    d: &std::path::Path,
+    run: &std::path::Path,
+) {
+    let plan: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("plan.json")).expect("plan.json"))
+            .expect("plan json");
+    let node = plan["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .find(|n| n["id"] == "anchor")
+        .expect("anchor node");
+    let artifact = d
+        .join("cache/landmark_samples")
+        .join(node["key"].as_str().expect("key"));
+    let set = nodes::rewardset::RewardSet::open(&artifact).expect("reward set");
+    let samples = set.samples().expect("samples");
+    let families: Vec<&str> = samples.iter().map(|s| s.family.as_str()).collect();
+    assert!(
+        families.contains(&"policy") && families.contains(&"contrast_0.5"),
+        "{families:?}"
+    );
+    for s in &samples {
+        assert!(s.target.is_none(), "{}: stored target", s.id);
+        let expected = ndarray::Zip::from(&s.seg)
+            .and(&s.gt)
+            .map_collect(|a, b| f32::from(u8::from(a == b)));
+        assert_eq!(s.target(), expected, "{}", s.id);
+    }
+    for s in samples.iter().filter(|s| s.family == "contrast_0.5") {
+        let plain = samples
+            .iter()
+            .find(|p| p.family == "policy" && p.sequence == s.sequence)
+            .expect("the policy sample of the same window");
+        assert_eq!(plain.gt, s.gt, "same window");
+        assert_ne!(
+            plain.image, s.image,
+            "{}: the distorted image is stored",
+            s.id
+        );
+    }
 }
 
 #[test]
@@ -174,4 +229,24 @@ fn adapt_plans_the_landmark_nodes_only_when_asked() {
         s.contains("landmark_set") && s.contains("landmark_reward"),
         "{s}"
     );
+    // `source_samples=true`: the labelled-source correctness samples start the reward set.
+    assert!(!text(&plain.stdout).contains("source_samples"));
+    let anchored = run(
+        tmp.path(),
+        &["plan", "adapt", "iterations=2", "source_samples=true"],
+    );
+    ok(&anchored);
+    let s = text(&anchored.stdout);
+    let line = |id: &str| {
+        s.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(id))
+            .unwrap_or_else(|| panic!("no {id} in {s}"))
+            .to_string()
+    };
+    assert!(line("source_samples").contains("landmark_samples"), "{s}");
+    assert!(
+        line("distort@1").contains("previous <- source_samples"),
+        "{s}"
+    );
+    assert!(line("distort@2").contains("previous <- distort@1"), "{s}");
 }

@@ -1,8 +1,9 @@
 //! Conditional nodes: `when = "<key>"` / `when = "!<key>"` in a node table keeps the node only if
 //! the composed config's value at `<key>` is truthy (non-empty string, non-zero number, `true`,
-//! non-empty array or table) / falsy; an input reference `"a|b"` reads the first of `a`, `b` that
+//! non-empty array or table) / falsy, and `when = true|false` is a plain switch (off by
+//! default in a pipeline, on with `nodes.<id>.when=true`); an input reference `"a|b"` reads the first of `a`, `b` that
 //! is kept, and `"a|"` reads `a` if it is kept and leaves the (optional) port unconnected if
-//! not. Nodes that only fed removed nodes are removed too, so a pipeline can offer "train a
+//! not (`"x@prev|a|"` does the same for iteration 1 of a repeat block). Nodes that only fed removed nodes are removed too, so a pipeline can offer "train a
 //! policy, or load `ckpt_path` if one is given" without running the training when it is not
 //! needed. `keep = true` marks a node whose own outputs are wanted (pictures, a data set) so it
 //! stays when the only nodes it feeds are removed (`rl4seg run simulate` without `output_path`).
@@ -53,6 +54,8 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
         }
         let keep = match node.config.remove("when") {
             None => true,
+            // A literal switch, for a node the pipeline leaves off (`nodes.<id>.when=true`).
+            Some(toml::Value::Boolean(b)) => b,
             Some(toml::Value::String(cond)) => {
                 let (negate, key) = match cond.strip_prefix('!') {
                     Some(k) => (true, k.trim()),
@@ -71,7 +74,7 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
             }
             Some(other) => {
                 errors.push(format!(
-                    "node `{}`: when = {other} must be a string \"<key>\" or \"!<key>\"",
+                    "node `{}`: when = {other} must be true, false, a string \"<key>\" or \"!<key>\"",
                     node.id
                 ));
                 true
@@ -85,23 +88,34 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
     for node in spec.nodes.iter_mut().filter(|n| active.contains(&n.id)) {
         let mut unconnected = Vec::new();
         for (port, r) in node.inputs.iter_mut() {
-            let InputRef::Node(target) = r else { continue };
+            let (target, in_prev) = match r {
+                InputRef::Node(t) => (t, false),
+                InputRef::Prev { first: Some(f), .. } => (f, true),
+                InputRef::Prev { first: None, .. } => continue,
+            };
             if !target.contains('|') {
                 continue;
             }
             let choices: Vec<&str> = target.split('|').map(str::trim).collect();
             match choices.iter().find(|c| active.contains(**c)) {
                 Some(c) => *target = (*c).to_string(),
-                // A trailing empty alternative (`"a|"`): leave the port unconnected.
-                None if choices.last() == Some(&"") => unconnected.push(port.clone()),
+                // A trailing empty alternative (`"a|"`): leave the port unconnected (for
+                // `"x@prev|a|"`, at iteration 1 only).
+                None if choices.last() == Some(&"") => unconnected.push((port.clone(), in_prev)),
                 None => errors.push(format!(
                     "node `{}`: input `{port}` = {target:?}: none of these nodes is active (check their `when`, or end the list with `|` to leave an optional port unconnected)",
                     node.id
                 )),
             }
         }
-        for port in unconnected {
-            node.inputs.remove(&port);
+        for (port, in_prev) in unconnected {
+            if in_prev {
+                if let Some(InputRef::Prev { first, .. }) = node.inputs.get_mut(&port) {
+                    *first = None;
+                }
+            } else {
+                node.inputs.remove(&port);
+            }
         }
     }
     if !errors.is_empty() {
@@ -274,6 +288,47 @@ mod tests {
         apply(&mut s, &tree("")).expect("valid");
         assert_eq!(ids(&s), ["data", "train", "predict"]);
         assert_eq!(s.nodes[2].inputs["policy"], InputRef::Node("train".into()));
+    }
+
+    #[test]
+    fn a_prev_reference_takes_its_first_iteration_node_from_the_active_alternatives() {
+        let prev = |first: &str| InputRef::Prev {
+            node: "step".into(),
+            first: Some(first.into()),
+        };
+        let make = || {
+            let mut step = node("step", &[], None);
+            step.inputs.insert("previous".into(), prev("anchor|"));
+            spec(vec![node("anchor", &[], Some("x")), step])
+        };
+        let on: toml::Table = toml::from_str("x = true").expect("toml");
+        let mut s = make();
+        apply(&mut s, &on).expect("valid");
+        assert_eq!(ids(&s), ["anchor", "step"]);
+        assert_eq!(s.nodes[1].inputs["previous"], prev("anchor"));
+
+        let off: toml::Table = toml::from_str("x = false").expect("toml");
+        let mut s = make();
+        apply(&mut s, &off).expect("valid");
+        assert_eq!(ids(&s), ["step"]);
+        assert_eq!(
+            s.nodes[0].inputs["previous"],
+            InputRef::Prev {
+                node: "step".into(),
+                first: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_literal_when_switches_a_node() {
+        for (when, kept) in [(false, vec!["b"]), (true, vec!["a", "b"])] {
+            let mut a = node("a", &[], None);
+            a.config.insert("when".into(), toml::Value::Boolean(when));
+            let mut s = spec(vec![a, node("b", &[("x", "a|")], None)]);
+            apply(&mut s, &toml::Table::new()).expect("valid");
+            assert_eq!(ids(&s), kept, "when = {when}");
+        }
     }
 
     #[test]

@@ -41,7 +41,8 @@ pub struct NodeSpec {
 ///   the same iteration; from outside the block it means the last iteration.
 /// * `"id@prev"`: the previous iteration's instance of block node `id`; the port is left
 ///   unconnected at iteration 1 (only allowed on optional ports).
-/// * `"id@prev|other"`: as above, but iteration 1 reads node `other` (outside the block).
+/// * `"id@prev|other"`: as above, but iteration 1 reads node `other` (outside the block);
+///   `"id@prev|a|b|"`: iteration 1 reads the first of `a`, `b` kept by its `when`, or nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum InputRef {
     Node(String),

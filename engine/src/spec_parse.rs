@@ -263,9 +263,19 @@ fn parse_inputs(
     ok.then_some(out)
 }
 
-/// `"id"`, `"id@prev"`, `"id@prev|other"`.
+/// `"a|b"` or `"a|"`: node ids separated by `|`, the last one possibly empty.
+fn is_alternatives(s: &str) -> bool {
+    let choices: Vec<&str> = s.split('|').map(str::trim).collect();
+    let (last, first) = choices.split_last().unwrap_or((&"", &[]));
+    !first.is_empty()
+        && first.iter().all(|n| is_node_id(n))
+        && (last.is_empty() || is_node_id(last))
+}
+
+/// `"id"`, `"id@prev"`, `"id@prev|other"`, `"id@prev|a|b|"` (iteration 1 reads the first
+/// active of `a`, `b`, or nothing).
 pub fn parse_input_ref(s: &str) -> Result<InputRef, String> {
-    let usage = "write \"node\", \"node@prev\" or \"node@prev|first_node\"";
+    let usage = "write \"node\", \"node@prev\" or \"node@prev|first_node\" (alternatives: \"a|b\", \"node@prev|a|b|\")";
     let (node, suffix) = match s.split_once('@') {
         Some((n, rest)) => (n, Some(rest)),
         None => (s, None),
@@ -273,12 +283,7 @@ pub fn parse_input_ref(s: &str) -> Result<InputRef, String> {
     // `a|b`: the first of these nodes kept by its `when`; `a|`: `a` or nothing (see
     // `crate::conditional`).
     if suffix.is_none() && node.contains('|') {
-        let choices: Vec<&str> = node.split('|').map(str::trim).collect();
-        let (last, first) = choices.split_last().unwrap_or((&"", &[]));
-        return if !first.is_empty()
-            && first.iter().all(|n| is_node_id(n))
-            && (last.is_empty() || is_node_id(last))
-        {
+        return if is_alternatives(node) {
             Ok(InputRef::Node(node.to_string()))
         } else {
             Err(format!(
@@ -296,7 +301,7 @@ pub fn parse_input_ref(s: &str) -> Result<InputRef, String> {
             first: None,
         }),
         Some(rest) => match rest.strip_prefix("prev|") {
-            Some(first) if is_node_id(first) => Ok(InputRef::Prev {
+            Some(first) if is_node_id(first) || is_alternatives(first) => Ok(InputRef::Prev {
                 node: node.to_string(),
                 first: Some(first.to_string()),
             }),

@@ -151,7 +151,7 @@ fn node_and_repeat_errors_are_all_reported() {
     let expected = [
         "'seed' (pipelines/p.toml): must be an integer >= 0, got -1",
         "'nodes.a' (pipelines/p.toml): has no `kind`; add kind = \"<node kind>\" (see `rl4seg list`)",
-        "'nodes.a.inputs.x' (pipelines/p.toml): 'b@next': after '@' only 'prev' or 'prev|<node>' is allowed; write \"node\", \"node@prev\" or \"node@prev|first_node\"",
+        "'nodes.a.inputs.x' (pipelines/p.toml): 'b@next': after '@' only 'prev' or 'prev|<node>' is allowed; write \"node\", \"node@prev\" or \"node@prev|first_node\" (alternatives: \"a|b\", \"node@prev|a|b|\")",
         "'nodes.a.inputs.y' (pipelines/p.toml): must be a node reference string, got 3",
         "'nodes.b.kind' (pipelines/p.toml): must be a node kind name, got 5",
         "'nodes.c.inputs' (pipelines/p.toml): must be a table like { port = \"node\" }, got \"a\"",
@@ -174,6 +174,15 @@ fn input_refs() {
     );
     assert_eq!(parse_input_ref("a|b"), Ok(InputRef::Node("a|b".into())));
     assert_eq!(parse_input_ref("a|"), Ok(InputRef::Node("a|".into())));
+    for first in ["b|c", "b|"] {
+        assert_eq!(
+            parse_input_ref(&format!("a@prev|{first}")),
+            Ok(InputRef::Prev {
+                node: "a".into(),
+                first: Some(first.into())
+            })
+        );
+    }
     for bad in [
         "",
         "|",
@@ -184,7 +193,9 @@ fn input_refs() {
         "a@prev|",
         "a@prev|b.c",
         "a.b",
-        "a@prev|b|c",
+        "a@prev||",
+        "a@prev|b||",
+        "a@prev|b|c.d",
     ] {
         assert!(parse_input_ref(bad).is_err(), "{bad}");
     }

@@ -1,16 +1,24 @@
-//! `landmark_samples`: the training set of the landmark ("static") reward net (issue #5,
-//! method.md 2.6), made once from a labelled data set (the synthetic source): on random
-//! `window`-frame windows of each labelled sequence, segmentations whose LV base points may be
-//! misplaced, from the policy itself, from copies of it with weight noise (method.md 4.4) and
-//! from direct distortions of the ground truth (`echo::distort`); each is paired with the
-//! landmark target of `echo::reward::landmark_target`: 1 everywhere except a blurred line from
-//! a misplaced base point to the true one. The output is a `reward_set` whose samples carry
-//! that target, so `train_reward` trains the landmark net as it trains the anatomical one.
+//! `landmark_samples`: reward-net training samples made once from a labelled data set (the
+//! synthetic source), on random `window`-frame windows of each labelled sequence, from the
+//! policy itself, from copies of it with weight noise (method.md 4.4), from the policy on
+//! contrast- and noise-distorted images, and from direct distortions of the ground truth
+//! (`echo::distort`). Two targets (`mode`):
 //!
-//! The original trains it on a separate labelled set of some model's predictions (method.md
-//! 2.6); the perturbations here give the net misplaced annuli to learn from even when the
-//! policy's own predictions on its training domain are nearly perfect.
+//! * `landmark` (method.md 2.6, the landmark / "static" reward net): 1 everywhere except a
+//!   blurred line from a misplaced LV base point to the true one (`echo::reward::landmark_target`).
+//!   The original trains it on a separate labelled set of some model's predictions; the
+//!   perturbations here give the net misplaced annuli to learn from even when the policy's own
+//!   predictions on its training domain are nearly perfect.
+//! * `correctness` (beyond the original): the anatomical net's target `seg == gt` with the
+//!   *true* labels. Fed into the loop's reward set (`distort`'s `previous` input at iteration 1),
+//!   these anchor the anatomical reward net on real errors of the policy on degraded images:
+//!   on the target its pseudo ground truths are the policy's own cleaned predictions, so by
+//!   itself it cannot see the policy's systematic errors. An intensity sample keeps the
+//!   distorted image (it is the image whose segmentation is judged).
+//!
+//! The output is a `reward_set`, so `train_reward` trains on it as on `distort`'s samples.
 
+use echo::augment::{RewardIntensityConfig, reward_intensity_distortions};
 use echo::distort::{DistortConfig, distort_each};
 use echo::preprocess::preprocess_arrays;
 use echo::reward::{LandmarkTargetConfig, landmark_target};
@@ -47,6 +55,16 @@ pub static INFO: KindInfo = KindInfo {
     cacheable: true,
 };
 
+/// What a sample's target map is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleTarget {
+    /// The landmark net's map: low along the path of a misplaced LV base point (method.md 2.6).
+    Landmark,
+    /// `seg == gt` with the true labels (the anatomical net's target, method.md 4.8).
+    Correctness,
+}
+
 /// `[nodes.<id>]` of kind `landmark_samples`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
@@ -59,12 +77,16 @@ pub struct Config {
     pub window: usize,
     /// Random windows per sequence.
     pub windows_per_case: usize,
-    /// The target map (threshold, blur).
+    /// The target of each sample.
+    pub mode: SampleTarget,
+    /// The landmark target's threshold and blur (`mode = "landmark"`).
     pub target: LandmarkTargetConfig,
     /// Predictions of copies of the policy with weight noise.
     pub weights: WeightNoise,
-    /// Distortions of the ground truth (the families that move the base: boundary shifts,
-    /// erosion/dilation).
+    /// Predictions of the policy on contrast- and noise-distorted images (off by default).
+    pub intensity: RewardIntensityConfig,
+    /// Distortions of the ground truth (by default the families that move the base: boundary
+    /// shifts, erosion/dilation).
     pub segmentation: DistortConfig,
 }
 
@@ -80,10 +102,16 @@ impl Default for Config {
             max_cases: 0,
             window: 4,
             windows_per_case: 2,
+            mode: SampleTarget::Landmark,
             target: LandmarkTargetConfig::default(),
             weights: WeightNoise {
                 enabled: true,
                 scales: vec![0.05, 0.1],
+            },
+            intensity: RewardIntensityConfig {
+                contrast: false,
+                noise: false,
+                ..RewardIntensityConfig::default()
             },
             segmentation,
         }
@@ -157,34 +185,57 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             let frames = Slice::from(start..start + cfg.window);
             let image = pp.image.slice_axis(Axis(0), frames).to_owned();
             let gt_w = gt.slice_axis(Axis(0), frames).to_owned();
+            // (family, image the segmentation is judged on, segmentation)
             let mut candidates = vec![(
                 "policy".to_string(),
+                None,
                 act(&pol.actor, &image, &device, None)?,
             )];
             for (m, net) in &perturbed {
-                candidates.push((format!("weights_{m}"), act(net, &image, &device, None)?));
+                candidates.push((
+                    format!("weights_{m}"),
+                    None,
+                    act(net, &image, &device, None)?,
+                ));
+            }
+            for d in reward_intensity_distortions(&image, &cfg.intensity, &mut rng) {
+                let seg = act(&pol.actor, &d.image, &device, None)?;
+                candidates.push((format!("{}_{}", d.kind, d.magnitude), Some(d.image), seg));
             }
             for (kind, seg) in distort_each(&gt_w, &cfg.segmentation, &mut rng).map_err(user_err)? {
-                candidates.push((kind.name().to_string(), seg));
+                candidates.push((kind.name().to_string(), None, seg));
             }
-            for (family, seg) in candidates {
-                let Some(target) = window_target(&gt_w, &seg, spacing, &cfg.target)? else {
-                    skipped += 1;
-                    continue;
+            for (family, distorted, seg) in candidates {
+                let target = match cfg.mode {
+                    SampleTarget::Landmark => {
+                        let Some(t) = window_target(&gt_w, &seg, spacing, &cfg.target)? else {
+                            skipped += 1;
+                            continue;
+                        };
+                        Some(t)
+                    }
+                    // method.md 4.4: an empty segmentation is no sample.
+                    SampleTarget::Correctness if seg.iter().all(|&v| v == 0) => {
+                        skipped += 1;
+                        continue;
+                    }
+                    SampleTarget::Correctness => None,
                 };
-                if target.iter().any(|&v| v < 1.0) {
-                    marked += 1;
-                }
+                let wrong = match &target {
+                    Some(t) => t.iter().any(|&v| v < 1.0),
+                    None => seg != gt_w,
+                };
+                marked += usize::from(wrong);
                 out.write(&Sample {
                     id: format!("{id}_w{w}_{family}"),
-                    image: image.clone(),
+                    image: distorted.unwrap_or_else(|| image.clone()),
                     seg,
                     gt: gt_w.clone(),
                     sequence: id.clone(),
                     family,
                     iteration: 0,
                     spacing: pp.record.spacing,
-                    target: Some(target),
+                    target,
                 })?;
             }
         }
@@ -193,18 +244,27 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let total = out.len();
     out.finish()?;
     if total == 0 {
+        let need = match cfg.mode {
+            SampleTarget::Landmark => " with LV base points",
+            SampleTarget::Correctness => " and a non-empty segmentation",
+        };
         return Err(NodeError::user(format!(
-            "{}: no landmark sample: the {:?} subset has no labelled sequence of at least {} frames with LV base points",
+            "{}: no sample: the {:?} subset has no labelled sequence of at least {} frames{need}",
             ctx.node_id, cfg.subset, cfg.window
         )));
     }
+    let (wrong, skip) = match cfg.mode {
+        SampleTarget::Landmark => ("a misplaced base point", "without base points"),
+        SampleTarget::Correctness => ("an error", "empty"),
+    };
     tracing::info!(
-        "{}: {total} samples from {labelled} labelled sequences ({marked} with a misplaced base point; {skipped} without base points skipped)",
-        ctx.node_id
+        "{}: {total} {:?} samples from {labelled} labelled sequences ({marked} with {wrong}; {skipped} {skip} skipped)",
+        ctx.node_id,
+        cfg.mode
     );
     Ok(Metrics::from([
         ("samples".to_string(), total as f64),
-        ("with_misplaced_base".to_string(), marked as f64),
+        ("with_errors".to_string(), marked as f64),
         ("skipped".to_string(), skipped as f64),
         ("sequences".to_string(), labelled as f64),
     ]))
