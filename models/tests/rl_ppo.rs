@@ -7,7 +7,7 @@ mod common;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use models::UNet;
-use models::convert::float_values;
+use models::convert::{float_values, int_values};
 use models::error::TrainError;
 use models::policy::{greedy, probs};
 use models::rl::{
@@ -185,6 +185,61 @@ fn a_ppo_step_raises_the_probability_of_the_rewarded_class() {
     );
     // The log-prob ratio moves away from 1 over the k updates.
     assert!((stats.ratio - 1.0).abs() > 1e-4, "{stats:?}");
+}
+
+#[test]
+fn a_tempered_policy_samples_the_argmax_where_it_is_sure_and_trains_on_its_own_log_probs() {
+    let device = Device::flex();
+    let x = models::convert::image_to_tensor(noise_image(4, 5).view(), &device);
+    let trainer = |temperature: f64| {
+        let nets = tiny_nets(&device);
+        // One update: its statistics are those of the rollout policy itself.
+        let config = PpoConfig {
+            rollout: Rollout::Sample,
+            temperature,
+            k_steps: 1,
+            ..PpoConfig::default()
+        };
+        PpoTrainer::new(nets.actor, nets.critic, nets.reference, config).expect("trainer")
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let greedy_actions = int_values(
+        trainer(1.0)
+            .act(x.clone(), Rollout::Argmax, &mut rng)
+            .expect("act"),
+    );
+    let cold = int_values(
+        trainer(1e-4)
+            .act(x.clone(), Rollout::Sample, &mut rng)
+            .expect("act"),
+    );
+    let warm = int_values(
+        trainer(1.0)
+            .act(x.clone(), Rollout::Sample, &mut rng)
+            .expect("act"),
+    );
+    assert_eq!(cold, greedy_actions, "T -> 0 samples the argmax");
+    assert_ne!(
+        warm, greedy_actions,
+        "T = 1 samples the untrained net's near-uniform policy"
+    );
+    // The log-probabilities PPO trains on are the tempered policy's: near 0 when it is cold,
+    // near -ln 3 for the untrained net at T = 1.
+    let mut reward = class_two_reward;
+    let cold = trainer(1e-3)
+        .step(x.clone(), &mut reward, &mut rng)
+        .expect("step");
+    let warm = trainer(1.0).step(x, &mut reward, &mut rng).expect("step");
+    assert!(cold.log_prob > -0.05, "{cold:?}");
+    assert!(warm.log_prob < -0.5, "{warm:?}");
+    for bad in [0.0, -1.0, f64::NAN] {
+        let config = PpoConfig {
+            temperature: bad,
+            ..PpoConfig::default()
+        };
+        let e = config.validate().expect_err("bad temperature").to_string();
+        assert!(e.contains("temperature"), "{e}");
+    }
 }
 
 #[test]

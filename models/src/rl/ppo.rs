@@ -61,6 +61,12 @@ pub struct PpoConfig {
     pub grad_clip: f64,
     /// Rollout actions: `argmax` (the 3D original) or `sample`.
     pub rollout: Rollout,
+    /// Temperature `T` of the policy PPO trains (beyond the original, which has 1): actions are
+    /// drawn from, and log-probabilities, the entropy and the divergence taken on,
+    /// `softmax(logits / T)`. With `rollout = "sample"` and `T < 1` the rollouts are argmax where
+    /// the policy is confident and sampled where it hesitates; the greedy prediction is the same
+    /// for every `T`.
+    pub temperature: f64,
     /// Windows per rollout (method.md 1.3: 1).
     pub batch_size: usize,
     /// Rollouts per epoch; 0 = one window per training sequence per epoch (method.md 3).
@@ -90,6 +96,7 @@ impl Default for PpoConfig {
             critic_lr: 0.005,
             grad_clip: 0.5,
             rollout: Rollout::Argmax,
+            temperature: 1.0,
             batch_size: 1,
             steps_per_epoch: 0,
             epochs: 5,
@@ -113,7 +120,11 @@ pub(crate) fn config_error(message: String) -> TrainError {
 impl PpoConfig {
     /// Check every field; the error names the field and the accepted range.
     pub fn validate(&self) -> Result<(), TrainError> {
-        let positive = [("actor_lr", self.actor_lr), ("critic_lr", self.critic_lr)];
+        let positive = [
+            ("actor_lr", self.actor_lr),
+            ("critic_lr", self.critic_lr),
+            ("temperature", self.temperature),
+        ];
         for (name, v) in positive {
             if !(v.is_finite() && v > 0.0) {
                 return Err(config_error(format!("`{name}` = {v} must be > 0")));

@@ -119,7 +119,11 @@ impl PpoTrainer {
         rollout: Rollout,
         rng: &mut ChaCha8Rng,
     ) -> Result<Tensor<4, Int>, ShapeError> {
-        let logits = self.actor.valid().forward(image)?;
+        let logits = self
+            .actor
+            .valid()
+            .forward(image)?
+            .mul_scalar(1.0 / self.config.temperature);
         Ok(match rollout {
             Rollout::Argmax => greedy(logits),
             Rollout::Sample => sample(logits, rng),
@@ -150,7 +154,9 @@ impl PpoTrainer {
         self.actor.check_input(image.dims())?;
 
         // Rollout (no grad). logp_old is the rollout policy's, which at k = 0 equals logp.
-        let logits = self.actor.valid().forward(image.clone())?;
+        // Every distribution is the tempered policy `softmax(logits / T)`.
+        let inv_t = 1.0 / self.config.temperature;
+        let logits = self.actor.valid().forward(image.clone())?.mul_scalar(inv_t);
         let actions = match self.config.rollout {
             Rollout::Argmax => greedy(logits.clone()),
             Rollout::Sample => sample(logits.clone(), rng),
@@ -177,11 +183,14 @@ impl PpoTrainer {
                 ),
             });
         }
-        let logp_ref = action_log_prob(self.reference.forward(image.clone())?, actions.clone())?;
+        let logp_ref = action_log_prob(
+            self.reference.forward(image.clone())?.mul_scalar(inv_t),
+            actions.clone(),
+        )?;
 
         let mut all = Vec::with_capacity(self.config.k_steps);
         for k in 0..self.config.k_steps {
-            let logits = self.actor.forward(image.clone())?;
+            let logits = self.actor.forward(image.clone())?.mul_scalar(inv_t);
             let logp = action_log_prob(logits.clone(), actions.clone())?;
             let values = critic_values(&self.critic, image.clone())?;
             let Some(value) = values.first().cloned() else {
