@@ -359,6 +359,19 @@ fn ppo_config_round_trips_and_rejects_unknown_fields() {
     let sample: PpoConfig = serde_json::from_str(r#"{"rollout": "sample"}"#).expect("parse");
     assert_eq!(sample.rollout, Rollout::Sample);
     assert!(serde_json::from_str::<PpoConfig>(r#"{"clips": 0.1}"#).is_err());
+    // The temperature is written only when it is not 1, so cache keys made before it existed
+    // stay valid.
+    assert!(!json.contains("temperature"), "{json}");
+    let tempered = PpoConfig {
+        temperature: 0.5,
+        ..PpoConfig::default()
+    };
+    let json = serde_json::to_string(&tempered).expect("json");
+    assert!(json.contains("\"temperature\":0.5"), "{json}");
+    assert_eq!(
+        serde_json::from_str::<PpoConfig>(&json).expect("parse"),
+        tempered
+    );
 }
 
 #[test]

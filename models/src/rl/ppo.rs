@@ -65,7 +65,9 @@ pub struct PpoConfig {
     /// drawn from, and log-probabilities, the entropy and the divergence taken on,
     /// `softmax(logits / T)`. With `rollout = "sample"` and `T < 1` the rollouts are argmax where
     /// the policy is confident and sampled where it hesitates; the greedy prediction is the same
-    /// for every `T`.
+    /// for every `T`. Left out of the canonical config at 1, so caches made before the option
+    /// existed stay valid.
+    #[serde(skip_serializing_if = "is_one")]
     pub temperature: f64,
     /// Windows per rollout (method.md 1.3: 1).
     pub batch_size: usize,
@@ -106,6 +108,10 @@ impl Default for PpoConfig {
             keep_input: false,
         }
     }
+}
+
+fn is_one(v: &f64) -> bool {
+    *v == 1.0
 }
 
 pub(crate) const STAGE: &str = "PPO training";
