@@ -43,6 +43,11 @@ fn quick_adapt_runs_end_to_end_and_a_rerun_is_all_cache_hits() {
         assert!(report.contains(row), "row {row} missing:\n{report}");
     }
     assert!(r1.join("report/report.png").is_file());
+    // Where the uncertainty falls against the errors: 4 panels per shown case, each 3x the frame.
+    let png = std::fs::read(r1.join("eval_final/uncertainty.png")).expect("uncertainty.png");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(png[16..20].try_into().expect("IHDR width"));
+    assert!(width > 20 && (width - 20) % 12 == 0, "width {width}");
     let metrics = std::fs::read_to_string(r1.join("metrics.json")).expect("metrics.json");
     let metrics: serde_json::Value = serde_json::from_str(&metrics).expect("json");
     let dice = metrics["eval_final"]["dice"].as_f64().expect("final dice");

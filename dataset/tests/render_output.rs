@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use dataset::render::{
-    OverlayStyle, Panel, RenderOptions, Series, Tile, gif_overlay, line_plot, line_plots,
+    OverlayStyle, Paint, Panel, RenderOptions, Series, Tile, gif_overlay, line_plot, line_plots,
     png_frame, png_montage, reliability_diagram,
 };
 use ndarray::{Array3, Axis};
@@ -148,6 +148,7 @@ fn montage_places_tiles_in_a_grid_with_titles() {
             image: image.index_axis(Axis(0), t),
             labels: (t % 2 == 0).then(|| labels.index_axis(Axis(0), t)),
             title: Some(format!("frame {t}")),
+            paint: Paint::Gray,
         })
         .collect();
     let path = dir.path().join("m.png");
@@ -168,6 +169,32 @@ fn montage_places_tiles_in_a_grid_with_titles() {
     assert!(is_reddish(&centre), "tile 0 has the LV overlay: {centre:?}");
     let centre = img.get_pixel(4 + 64 + 30, 4 + 18 + 36).0;
     assert!(!is_reddish(&centre), "tile 1 has no labels: {centre:?}");
+
+    // A heat tile is coloured on the fixed [0, 1] scale, not stretched like a gray image.
+    let half = ndarray::Array2::<f32>::from_elem((4, 4), 0.5);
+    let heat_tiles = [Paint::Heat, Paint::Gray].map(|paint| Tile {
+        image: half.view(),
+        labels: None,
+        title: None,
+        paint,
+    });
+    let heat_path = dir.path().join("h.png");
+    let one = RenderOptions {
+        scale: 1,
+        ..RenderOptions::default()
+    };
+    png_montage(&heat_path, &heat_tiles, 2, &one).expect("montage");
+    let img = image::open(&heat_path).expect("png").to_rgb8();
+    assert_eq!(
+        img.get_pixel(4 + 1, 4 + 1).0,
+        dataset::render::raster::heat_colour(0.5),
+        "heat tile"
+    );
+    assert_ne!(
+        img.get_pixel(4 + 4 + 4 + 1, 4 + 1).0,
+        img.get_pixel(5, 5).0,
+        "gray tile"
+    );
 
     let frame = dir.path().join("f.png");
     let contour = RenderOptions {
@@ -304,6 +331,7 @@ fn write_doc_examples() {
             image: image.index_axis(Axis(0), 2 * t),
             labels: Some(labels.index_axis(Axis(0), 2 * t)),
             title: Some(format!("frame {}", 2 * t)),
+            paint: Paint::Gray,
         })
         .collect();
     png_montage(

@@ -40,12 +40,23 @@ impl Default for RenderOptions {
     }
 }
 
+/// How a tile's values are coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paint {
+    /// Gray levels over the tile's own intensity range (an image).
+    #[default]
+    Gray,
+    /// The heat colour map of values in [0, 1] (an uncertainty or error map), fixed range.
+    Heat,
+}
+
 /// One panel of a montage: a frame `[H, W]`, optional labels of the same shape, optional title.
 #[derive(Debug, Clone)]
 pub struct Tile<'a> {
     pub image: ArrayView2<'a, f32>,
     pub labels: Option<ArrayView2<'a, u8>>,
     pub title: Option<String>,
+    pub paint: Paint,
 }
 
 /// Gap between panels, in pixels of the output.
@@ -162,14 +173,15 @@ pub fn png_frame(
             image,
             labels,
             title: None,
+            paint: Paint::Gray,
         }],
         1,
         opts,
     )
 }
 
-/// PNG grid of tiles, `cols` per row, each tile gray (its own intensity range) with its labels
-/// overlaid and its title above it. Tiles of different sizes are centred in equal cells.
+/// PNG grid of tiles, `cols` per row, each tile gray (its own intensity range) or a heat map
+/// ([`Paint`]) with its labels overlaid and its title above it. Tiles of different sizes are centred in equal cells.
 pub fn png_montage(path: &Path, tiles: &[Tile], cols: usize, opts: &RenderOptions) -> Result<()> {
     let what = format!("PNG {}", path.display());
     check_options(&what, opts)?;
@@ -215,7 +227,10 @@ pub fn png_montage(path: &Path, tiles: &[Tile], cols: usize, opts: &RenderOption
     let mut canvas = Canvas::new(width, height, [0; 3]);
     let mut titles = Vec::new();
     for (i, tile) in tiles.iter().enumerate() {
-        let mut panel = gray(tile.image, finite_range(tile.image.iter()));
+        let mut panel = match tile.paint {
+            Paint::Gray => gray(tile.image, finite_range(tile.image.iter())),
+            Paint::Heat => heat(tile.image),
+        };
         if let Some(l) = tile.labels {
             overlay(&mut panel, l, opts.style, opts.alpha);
         }

@@ -2,7 +2,11 @@
 //! Hausdorff/HD95, anatomical and temporal validity per case; without: validity rates. With a
 //! reward map: mean reward, calibration (ECE, MCE, ACE, NMI), the correlation of per-case
 //! uncertainty with 1 - Dice, and a reliability diagram. Writes `cases.csv`, `summary.json`,
-//! a readable table in the run log, and returns the means as headline metrics.
+//! a readable table in the run log, and returns the means as headline metrics. With labels and
+//! a reward map it also draws `uncertainty.png`: for up to four cases spread over the Dice
+//! ranking (worst first), the frame with the most wrong pixels as image with the true and the
+//! predicted contours, the wrong pixels, and the uncertainty `1 - reward` (colours up to its
+//! largest value shown), so one sees whether the uncertainty falls on the errors.
 //!
 //! Per-case uncertainty comes in the original's two forms (method.md 9): the mean of
 //! `1 - reward` over the sequence (`uncertainty`, `corr_uncertainty_error`) and the
@@ -14,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use dataset::render::reliability_diagram;
+use dataset::render::{OverlayStyle, Paint, RenderOptions, Tile, png_montage, reliability_diagram};
 use echo::metrics::calibration::{DEFAULT_BINS, foreground_mean_uncertainty, foreground_samples};
 use echo::metrics::{
     AceWeighting, BinEdges, ace, calibration, check_sequence, check_temporal_validity,
@@ -30,7 +34,7 @@ use crate::user_err;
 pub static INFO: KindInfo = KindInfo {
     name: "evaluate",
     doc: "Dice, Hausdorff, anatomical/temporal validity and uncertainty calibration of predictions",
-    version: 2,
+    version: 3,
     inputs: &[Port {
         name: "predictions",
         accepts: &[PREDICTIONS],
@@ -80,6 +84,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     let mut rows: Vec<(String, Row)> = Vec::new();
     let (mut conf_all, mut ok_all) = (Vec::new(), Vec::new());
     let (mut unc_case, mut err_case) = (Vec::new(), Vec::new());
+    let mut ranked: Vec<(f64, String)> = Vec::new();
     for id in &ids {
         let case = preds.case(id)?;
         let pred = preds.pred(id)?;
@@ -112,6 +117,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
                     foreground_mean_uncertainty(&pred.view(), &unc.view()).map_err(user_err)?,
                 ));
                 err_case.push(1.0 - m.dice.mean);
+                ranked.push((m.dice.mean, id.clone()));
             }
         } else {
             let anat = check_sequence(&pred.view());
@@ -180,6 +186,12 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             .map(|b| (b.confidence, b.accuracy, b.count))
             .collect();
         reliability_diagram(&files.join("reliability.png"), &bins, cal.ece).map_err(user_err)?;
+        uncertainty_montage(
+            &preds,
+            &cfg.reward_map,
+            ranked,
+            &files.join("uncertainty.png"),
+        )?;
         summary.insert(
             "calibration".into(),
             serde_json::to_value(&cal).unwrap_or_default(),
@@ -213,4 +225,99 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     tracing::info!("{}", table.trim_end());
     Ok(metrics)
+}
+
+/// Cases shown in `uncertainty.png`.
+const MONTAGE_CASES: usize = 4;
+
+/// `uncertainty.png` (see the module doc): `ranked` holds (Dice, id) of the labelled cases with
+/// a reward map.
+fn uncertainty_montage(
+    preds: &Predictions,
+    reward_map: &str,
+    mut ranked: Vec<(f64, String)>,
+    path: &std::path::Path,
+) -> Result<(), NodeError> {
+    ranked.retain(|(d, _)| d.is_finite());
+    ranked.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let n = ranked.len().min(MONTAGE_CASES);
+    if n == 0 {
+        return Ok(());
+    }
+    // Evenly spread over the ranking, worst and best included.
+    let picks: Vec<&(f64, String)> = (0..n)
+        .map(|k| {
+            &ranked[if n == 1 {
+                0
+            } else {
+                k * (ranked.len() - 1) / (n - 1)
+            }]
+        })
+        .collect();
+    let mut frames = Vec::new();
+    for (dice, id) in picks {
+        let case = preds.case(id)?;
+        let (Some(gt), Some(reward)) = (case.label, preds.map(id, reward_map)?) else {
+            continue;
+        };
+        let pred = preds.pred(id)?;
+        let wrong = ndarray::Zip::from(&pred)
+            .and(&gt)
+            .map_collect(|p, g| f32::from(u8::from(p != g)));
+        let t = (0..wrong.dim().0)
+            .max_by_key(|&t| wrong.index_axis(ndarray::Axis(0), t).sum() as usize)
+            .unwrap_or(0);
+        let at = |a: &ndarray::Array3<f32>| a.index_axis(ndarray::Axis(0), t).to_owned();
+        let at_u8 = |a: &ndarray::Array3<u8>| a.index_axis(ndarray::Axis(0), t).to_owned();
+        frames.push((
+            format!("{id} t={t}"),
+            *dice,
+            at(&case.image),
+            at_u8(&gt),
+            at_u8(&pred),
+            at(&wrong),
+            at(&reward).mapv(|r| 1.0 - r),
+        ));
+    }
+    // Uncertainty is mostly far below 1: its colour scale ends at the largest value shown.
+    let top = frames
+        .iter()
+        .flat_map(|f| f.6.iter().copied())
+        .filter(|v| v.is_finite())
+        .fold(1e-6_f32, f32::max);
+    let scaled: Vec<ndarray::Array2<f32>> = frames.iter().map(|f| f.6.mapv(|v| v / top)).collect();
+    let mut tiles = Vec::new();
+    for ((name, dice, image, gt, pred, wrong, _), unc) in frames.iter().zip(&scaled) {
+        let tile = |image, labels, title: String, paint| Tile {
+            image,
+            labels,
+            title: Some(title),
+            paint,
+        };
+        tiles.push(tile(
+            image.view(),
+            Some(gt.view()),
+            format!("{name}: truth"),
+            Paint::Gray,
+        ));
+        tiles.push(tile(
+            image.view(),
+            Some(pred.view()),
+            format!("prediction, Dice {dice:.3}"),
+            Paint::Gray,
+        ));
+        tiles.push(tile(wrong.view(), None, "wrong pixels".into(), Paint::Heat));
+        tiles.push(tile(
+            unc.view(),
+            None,
+            format!("1 - reward (0 to {top:.2})"),
+            Paint::Heat,
+        ));
+    }
+    let opts = RenderOptions {
+        scale: 3,
+        style: OverlayStyle::Contour,
+        ..RenderOptions::default()
+    };
+    png_montage(path, &tiles, 4, &opts).map_err(user_err)
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use dataset::render::{RenderOptions, Tile, gif_overlay, png_montage};
+use dataset::render::{Paint, RenderOptions, Tile, gif_overlay, png_montage};
 use echo::Case;
 use engine::NodeError;
 use ndarray::Axis;
@@ -25,12 +25,14 @@ pub fn write(dir: &Path, cases: &[Case], n: usize) -> Result<(), NodeError> {
             image: frame,
             labels: None,
             title: Some(format!("{} {}", case.id, case.view)),
+            paint: Paint::Gray,
         });
         if let Some(label) = &case.label {
             tiles.push(Tile {
                 image: frame,
                 labels: Some(label.index_axis(Axis(0), 0)),
                 title: Some("labels".into()),
+                paint: Paint::Gray,
             });
         }
     }
