@@ -249,4 +249,9 @@ fn adapt_plans_the_landmark_nodes_only_when_asked() {
         "{s}"
     );
     assert!(line("distort@2").contains("previous <- distort@1"), "{s}");
+    let err = user_error(&run(tmp.path(), &["plan", "adapt", "source_samples=maybe"]));
+    assert!(
+        err.contains("source_samples") && err.contains("write true or false"),
+        "{err}"
+    );
 }

@@ -65,7 +65,7 @@ pub fn apply(spec: &mut PipelineSpec, tree: &toml::Table) -> Result<(), Vec<Stri
                     Some(v) => truthy(v) != negate,
                     None => {
                         errors.push(format!(
-                            "node `{}`: when = {cond:?} names no config key; use a dotted key of the composed config (see `rl4seg show`)",
+                            "node `{}`: when = {cond:?} names no config key; write true or false, or a dotted key of the composed config (see `rl4seg show`)",
                             node.id
                         ));
                         true
