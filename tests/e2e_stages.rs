@@ -249,6 +249,17 @@ fn adapt_plans_the_landmark_nodes_only_when_asked() {
         "{s}"
     );
     assert!(line("distort@2").contains("previous <- distort@1"), "{s}");
+    // `experiment=sampled`: sampled rollouts, the clean-up, 8 iterations.
+    let sampled = run(tmp.path(), &["show", "adapt", "experiment=sampled"]);
+    ok(&sampled);
+    let shown = text(&sampled.stdout);
+    for want in ["rollout = \"sample\"", "cleanup = \"morphological\""] {
+        assert!(shown.contains(want), "{want} not in:\n{shown}");
+    }
+    let plan = run(tmp.path(), &["plan", "adapt", "experiment=sampled"]);
+    ok(&plan);
+    let plan = text(&plan.stdout);
+    assert!(plan.contains("ppo@8") && !plan.contains("ppo@9"), "{plan}");
     let err = user_error(&run(tmp.path(), &["plan", "adapt", "source_samples=maybe"]));
     assert!(
         err.contains("source_samples") && err.contains("write true or false"),
