@@ -279,6 +279,9 @@ fn uncertainty_montage(
             at(&reward).mapv(|r| 1.0 - r),
         ));
     }
+    if frames.is_empty() {
+        return Ok(());
+    }
     // Uncertainty is mostly far below 1: its colour scale ends at the largest value shown.
     let top = frames
         .iter()
