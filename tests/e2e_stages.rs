@@ -266,3 +266,94 @@ fn adapt_plans_the_landmark_nodes_only_when_asked() {
         "{err}"
     );
 }
+
+/// The learned shape corrector (`train_corrector`) trains on labelled-source labels alone and
+/// feeds the filter; its bad settings are user errors naming the key.
+#[test]
+fn a_learned_shape_corrector_trains_on_source_labels_and_feeds_the_filter() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let d = tmp.path();
+    std::fs::write(
+        d.join("corrector.toml"),
+        r#"
+[defaults]
+"data@source" = "source"
+"data@target" = "target_lowq"
+model = "tiny"
+
+[nodes]
+source = "${source}"
+target = "${target}"
+
+[nodes.base]
+kind = "train_supervised"
+inputs = { data = "source" }
+model = "${model}"
+train = { epochs = 1, batch_size = 2, steps_per_epoch = 2 }
+
+[nodes.prior]
+kind = "train_corrector"
+inputs = { data = "source" }
+model = "${model}"
+train = { epochs = 2, batch_size = 2, steps_per_epoch = 2 }
+
+[nodes.rollout]
+kind = "predict"
+inputs = { policy = "base", data = "target" }
+subset = "train"
+
+[nodes.filter]
+kind = "anatomical_filter"
+inputs = { predictions = "rollout", corrector = "prior" }
+require_temporal = false
+
+[source]
+cases = 10
+frames = [8, 8]
+height = 32
+width = 32
+
+[target]
+cases = 4
+frames = [8, 8]
+height = 32
+width = 32
+"#,
+    )
+    .expect("write pipeline");
+    let out = run(d, &["run", "corrector.toml", "runtime.progress=never"]);
+    ok(&out);
+    let dir = run_dir(d, &out);
+    let log = std::fs::read_to_string(dir.join("run.log")).expect("run.log");
+    assert!(
+        log.contains("after correction") && log.contains("of the corrupted inputs"),
+        "{log}"
+    );
+    let metrics = std::fs::read_to_string(dir.join("metrics.json")).expect("metrics.json");
+    for key in ["input_dice", "val_dice", "corrected"] {
+        assert!(metrics.contains(key), "{key}: {metrics}");
+    }
+    // A corrector is not a policy: a policy port refuses it.
+    let err = user_error(&run(
+        d,
+        &[
+            "plan",
+            "corrector.toml",
+            "nodes.rollout.inputs={ policy = \"prior\", data = \"target\" }",
+        ],
+    ));
+    assert!(err.contains("corrector") && err.contains("policy"), "{err}");
+    for (setting, named) in [
+        ("nodes.prior.clean_share=1.5", "clean_share"),
+        (
+            "++nodes.prior.corruption={ erode_dilate = { enabled = false }, holes = { enabled = false }, blobs = { enabled = false }, boundary_shift = { enabled = false }, temporal_glitch = { enabled = false } }",
+            "every corruption family is off",
+        ),
+    ] {
+        let err = user_error(&run(
+            d,
+            &["run", "corrector.toml", "runtime.progress=never", setting],
+        ));
+        assert!(err.contains(named), "{setting}: {err}");
+    }
+}

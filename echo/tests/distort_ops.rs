@@ -3,7 +3,8 @@
 use echo::distort::{
     BlobsConfig, BoundaryShiftConfig, Choice, DistortConfig, DistortionKind, ErodeDilateConfig,
     ErodeDilateMode, GlitchMode, HoleFill, HolesConfig, ShiftedBoundary, Structure,
-    TemporalGlitchConfig, correctness_map, distort_all, distort_each, replace_frame, swap_frames,
+    TemporalGlitchConfig, correctness_map, distort_all, distort_each, distort_some, replace_frame,
+    swap_frames,
 };
 use echo::morph::{Connectivity, count_components, fill_holes, holes};
 use echo::{LV, MYO};
@@ -385,4 +386,36 @@ fn a_setting_is_one_value_or_a_list_drawn_per_sequence() {
             "{kind:?}: endocardial {endo}, epicardial {epi}"
         );
     }
+}
+
+#[test]
+fn distort_some_applies_at_least_one_family_and_more_with_p() {
+    let base = heart(8, 48, 48);
+    let cfg = DistortConfig::default();
+    // p = 0: exactly one family each time (a glitch of two alike frames may change nothing).
+    let changed = (0..8)
+        .filter(|&seed| distort_some(&base, &cfg, 0.0, &mut rng(seed)).expect("distort") != base)
+        .count();
+    assert!(
+        changed >= 6,
+        "only {changed}/8 corruptions changed the labels"
+    );
+    // p = 1: every family in turn, so more pixels change than with one family.
+    let diff = |a: &Array3<u8>| a.iter().zip(&base).filter(|(x, y)| x != y).count();
+    let (mut one, mut all) = (0, 0);
+    for seed in 0..8 {
+        one += diff(&distort_some(&base, &cfg, 0.0, &mut rng(seed)).expect("one"));
+        all += diff(&distort_some(&base, &cfg, 1.0, &mut rng(seed)).expect("all"));
+    }
+    assert!(all > one, "all families {all} px vs one {one} px");
+    // Nothing enabled: unchanged; a bad probability is an error naming it.
+    let mut none = only(DistortionKind::Holes, DistortConfig::default());
+    none.holes.enabled = false;
+    assert!(none.enabled_kinds().is_empty());
+    assert_eq!(
+        distort_some(&base, &none, 0.5, &mut rng(1)).expect("none"),
+        base
+    );
+    let err = distort_some(&base, &cfg, 1.5, &mut rng(1)).expect_err("p > 1");
+    assert!(err.to_string().contains("1.5"), "{err}");
 }

@@ -3,6 +3,7 @@
 //! for the engine; `builtin` embeds `configs/` and `pipelines/` in the binary.
 
 pub mod compute;
+pub mod corrector;
 pub mod fingerprint;
 pub mod infer;
 pub mod kinds;

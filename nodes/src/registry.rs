@@ -53,6 +53,7 @@ kinds! {
     Distort => distort,
     LandmarkSamples => landmark_samples,
     Report => report,
+    TrainCorrector => train_corrector,
     TrainReward => train_reward,
     Ppo => ppo,
     RewardCheckpoint => reward_checkpoint,

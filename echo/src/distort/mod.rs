@@ -137,6 +137,37 @@ pub fn distort_all<R: Rng + ?Sized>(
     Ok(out)
 }
 
+/// Each enabled family applied in turn with probability `p` to the same copy, at least one of
+/// them always (drawn uniformly when none was picked): varied compound corruptions, e.g. for a
+/// denoising shape corrector. Without an enabled family the labels come back unchanged.
+pub fn distort_some<R: Rng + ?Sized>(
+    labels: &Array3<u8>,
+    cfg: &DistortConfig,
+    p: f64,
+    rng: &mut R,
+) -> Result<Array3<u8>> {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Error::invalid(
+            "distortion probability",
+            format!("{p} must be in [0, 1]"),
+        ));
+    }
+    let kinds = cfg.enabled_kinds();
+    let mut picked: Vec<DistortionKind> = kinds
+        .iter()
+        .copied()
+        .filter(|_| rng.random_bool(p))
+        .collect();
+    if picked.is_empty() && !kinds.is_empty() {
+        picked.push(kinds[rng.random_range(0..kinds.len())]);
+    }
+    let mut out = labels.clone();
+    for k in picked {
+        out = cfg.apply(k, &out, rng)?;
+    }
+    Ok(out)
+}
+
 /// The reward target (method.md 4.8): 1.0 where `pred == gt`, 0.0 elsewhere.
 pub fn correctness_map(pred: &Array3<u8>, gt: &Array3<u8>) -> Result<Array3<f32>> {
     if pred.dim() != gt.dim() {

@@ -9,6 +9,12 @@
 //!   AR-VAE) repairs it; if the repair is anatomically valid the case is `corrected` and the
 //!   repair is its pseudo-GT, else it is `rejected`.
 //!
+//! With the optional `corrector` input (a learned shape corrector, `train_corrector`), the
+//! prediction goes through it first and the weight-free corrector then cleans and smooths its
+//! output: the source's shape prior decides agreement and gives bad cases their pseudo-GT, as
+//! the original's AR-VAE does (method.md 4.2.2), so a systematic error of the policy that stays
+//! anatomically valid (a myocardium too thin everywhere) still counts as disagreement.
+//!
 //! The original's agreement test `ae_comp > 0.95` (method.md 4.2.4) measures the Dice of the last
 //! label only (a bug, method.md 12); here it is the mean Dice of LV and MYO, as intended.
 
@@ -21,7 +27,8 @@ use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::compute::bar;
+use crate::compute::{bar, device};
+use crate::corrector::{CORRECTOR, Corrector};
 use crate::predictions::{PREDICTIONS, Predictions};
 use crate::pseudo::{self, PSEUDO_LABELS, Status};
 use crate::user_err;
@@ -30,11 +37,18 @@ pub static INFO: KindInfo = KindInfo {
     name: "anatomical_filter",
     doc: "split predictions into anatomically valid (good) and invalid (bad) sequences with pseudo ground truths",
     version: 1,
-    inputs: &[Port {
-        name: "predictions",
-        accepts: &[PREDICTIONS],
-        optional: false,
-    }],
+    inputs: &[
+        Port {
+            name: "predictions",
+            accepts: &[PREDICTIONS],
+            optional: false,
+        },
+        Port {
+            name: "corrector",
+            accepts: &[CORRECTOR],
+            optional: true,
+        },
+    ],
     output: PSEUDO_LABELS,
     cacheable: true,
 };
@@ -74,6 +88,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     cfg.corrector.validate().map_err(user_err)?;
     let preds = Predictions::open(ctx.input("predictions")?)?;
+    let learned = match ctx.inputs.get("corrector") {
+        Some(dir) => {
+            let device = device(ctx)?;
+            Some((Corrector::load(dir, &device)?, device))
+        }
+        None => None,
+    };
     let ids = preds.ids()?;
     let mut out = pseudo::Writer::create(ctx, cfg)?;
     let progress = bar(ctx, ids.len() as u64, "filter");
@@ -83,7 +104,12 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         let case = preds.case(id)?;
         let pred = preds.pred(id)?;
         let spacing = [case.geometry.spacing[1], case.geometry.spacing[2]];
-        let (status, pseudo_gt, row) = classify(cfg, &pred, spacing)
+        let prior = learned
+            .as_ref()
+            .map(|(c, device)| c.correct(&pred, case.geometry.spacing, device))
+            .transpose()
+            .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
+        let (status, pseudo_gt, row) = classify(cfg, &pred, prior.as_ref(), spacing)
             .map_err(|e| NodeError::user(format!("case {id}: {e}")))?;
         counts[status as usize] += 1;
         let _ = writeln!(csv, "{id},{},{row}", status.as_str());
@@ -111,17 +137,20 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     ]))
 }
 
-/// The decision for one predicted sequence: status, pseudo-GT and a CSV fragment.
+/// The decision for one predicted sequence: status, pseudo-GT and a CSV fragment. `prior` is the
+/// learned corrector's version of `pred`, which the weight-free corrector then repairs instead
+/// of `pred` itself.
 pub fn classify(
     cfg: &Config,
     pred: &ndarray::Array3<u8>,
+    prior: Option<&ndarray::Array3<u8>>,
     spacing: [f64; 2],
 ) -> Result<(Status, ndarray::Array3<u8>, String), echo::Error> {
     let cleaned = clean_sequence(&pred.view());
     let anat = check_sequence(&cleaned.view());
     let temporal_ok =
         !cfg.require_temporal || check_temporal_validity(&cleaned.view(), spacing)?.valid;
-    let corrected = correct_sequence(pred, &cfg.corrector)?;
+    let corrected = correct_sequence(prior.unwrap_or(pred), &cfg.corrector)?;
     let agreement = dice_scores(&pred.view(), &corrected.view())?.mean;
     // An all-background prediction has NaN Dice: it never agrees (and is never valid).
     let agrees = agreement.is_finite() && agreement >= cfg.min_agreement;
@@ -182,7 +211,7 @@ mod tests {
             ..Config::default()
         };
         let good = heart(8, 0);
-        let (status, pseudo, _) = classify(&cfg, &good, [0.37, 0.37]).expect("classify");
+        let (status, pseudo, _) = classify(&cfg, &good, None, [0.37, 0.37]).expect("classify");
         assert_eq!(
             status,
             Status::Good,
@@ -204,14 +233,37 @@ mod tests {
                 bad[[3, y, x]] = 2;
             }
         }
-        let (status, _, _) = classify(&cfg, &bad, [0.37, 0.37]).expect("classify");
+        let (status, _, _) = classify(&cfg, &bad, None, [0.37, 0.37]).expect("classify");
         assert_ne!(status, Status::Good);
+    }
+
+    #[test]
+    fn a_learned_prior_that_disagrees_makes_a_valid_case_corrected() {
+        let cfg = Config {
+            require_temporal: false,
+            ..Config::default()
+        };
+        let pred = heart(8, 0);
+        // The prior says the same heart with a longer cavity (a systematic error of `pred`
+        // that stays anatomically valid): agreement drops, and the repaired prior is the target.
+        let prior = heart(8, 3);
+        let (status, pseudo, row) =
+            classify(&cfg, &pred, Some(&prior), [0.37, 0.37]).expect("classify");
+        assert_eq!(status, Status::Corrected, "{row}");
+        assert_eq!(
+            pseudo,
+            correct_sequence(&prior, &cfg.corrector).expect("correct")
+        );
+        // The same prediction as its own prior is good, as without one.
+        let (status, _, _) = classify(&cfg, &pred, Some(&pred), [0.37, 0.37]).expect("classify");
+        assert_eq!(status, Status::Good);
     }
 
     #[test]
     fn an_all_background_prediction_is_rejected_without_crashing() {
         let empty = Array3::<u8>::zeros((4, 32, 32));
-        let (status, _, _) = classify(&Config::default(), &empty, [0.37, 0.37]).expect("classify");
+        let (status, _, _) =
+            classify(&Config::default(), &empty, None, [0.37, 0.37]).expect("classify");
         assert_eq!(status, Status::Rejected);
     }
 }

@@ -17,5 +17,6 @@ pub mod preview;
 pub mod report;
 pub mod reward_checkpoint;
 pub mod simulate;
+pub mod train_corrector;
 pub mod train_reward;
 pub mod train_supervised;

@@ -11,7 +11,9 @@ use echo::augment::{TrainAugmentConfig, augment_training};
 use echo::preprocess::{PreprocessConfig, TemporalCrop, preprocess};
 use engine::{KindInfo, Metrics, NodeContext, NodeError, Port};
 use models::UNetConfig;
-use models::train::supervised::{Labelled, SupervisedConfig, train_supervised};
+use models::train::supervised::{
+    Labelled, Progress, SupervisedConfig, TrainOutcome, train_supervised,
+};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -101,7 +103,7 @@ pub fn preprocessing(cfg: &Config, spacings: &[[f64; 3]]) -> (PreprocessConfig, 
     (train, infer)
 }
 
-fn as_labelled(pp: &[echo::preprocess::Preprocessed]) -> Vec<Labelled<'_>> {
+pub fn as_labelled(pp: &[echo::preprocess::Preprocessed]) -> Vec<Labelled<'_>> {
     pp.iter()
         .filter_map(|p| {
             p.label.as_ref().map(|l| Labelled {
@@ -179,32 +181,32 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             }
             Ok::<(), NodeError>(())
         },
-        |p| {
-            progress.set_position((p.epoch - 1) as u64);
-            // One log line per epoch, so run.log shows the training with the bars off too.
-            if let Some(d) = p.dice {
-                tracing::info!(
-                    "{}: epoch {}/{} loss {:.4} val Dice {d:.3}",
-                    ctx.node_id,
-                    p.epoch,
-                    p.epochs,
-                    p.loss
-                );
-            }
-            let dice = p
-                .dice
-                .map(|d| format!(" val Dice {d:.3}"))
-                .unwrap_or_default();
-            progress.set_message(format!(
-                "step {}/{} loss {:.4}{dice}",
-                p.step, p.steps, p.loss
-            ));
-        },
+        epoch_logger(ctx, &progress),
     )
     .map_err(model_err)?;
     progress.finish_and_clear();
 
     policy::save(&ctx.output_dir, &outcome.best, None, &infer_prep)?;
+    write_history(ctx, &outcome, "supervised training")?;
+
+    let mut m = Metrics::new();
+    m.insert("best_epoch".into(), outcome.best_epoch as f64);
+    if let Some(d) = outcome.best_dice {
+        m.insert("val_dice".into(), d);
+    }
+    if let Some(last) = outcome.history.last() {
+        m.insert("train_loss".into(), last.train_loss);
+    }
+    m.insert("params".into(), arch.num_params() as f64);
+    Ok(m)
+}
+
+/// `history.csv` (loss and validation Dice per epoch) and `loss_curve.png` of a training run.
+pub fn write_history(
+    ctx: &NodeContext,
+    outcome: &TrainOutcome,
+    title: &str,
+) -> Result<(), NodeError> {
     let files = ctx.files_dir()?;
     let mut csv = String::from("epoch,train_loss,val_dice,val_dice_lv,val_dice_myo\n");
     for e in &outcome.history {
@@ -243,21 +245,39 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     };
     line_plot(
         &files.join("loss_curve.png"),
-        &format!("{}: supervised training", ctx.node_id),
+        &format!("{}: {title}", ctx.node_id),
         "epoch",
         "value",
         &[loss, dice],
     )
     .map_err(user_err)?;
+    Ok(())
+}
 
-    let mut m = Metrics::new();
-    m.insert("best_epoch".into(), outcome.best_epoch as f64);
-    if let Some(d) = outcome.best_dice {
-        m.insert("val_dice".into(), d);
+/// The progress callback of a training run: the bar's position and message, and one log line
+/// per epoch (so `run.log` shows the training with the bars off too).
+pub fn epoch_logger<'a>(
+    ctx: &'a NodeContext,
+    progress: &'a indicatif::ProgressBar,
+) -> impl FnMut(&Progress) + 'a {
+    move |p| {
+        progress.set_position((p.epoch - 1) as u64);
+        if let Some(d) = p.dice {
+            tracing::info!(
+                "{}: epoch {}/{} loss {:.4} val Dice {d:.3}",
+                ctx.node_id,
+                p.epoch,
+                p.epochs,
+                p.loss
+            );
+        }
+        let dice = p
+            .dice
+            .map(|d| format!(" val Dice {d:.3}"))
+            .unwrap_or_default();
+        progress.set_message(format!(
+            "step {}/{} loss {:.4}{dice}",
+            p.step, p.steps, p.loss
+        ));
     }
-    if let Some(last) = outcome.history.last() {
-        m.insert("train_loss".into(), last.train_loss);
-    }
-    m.insert("params".into(), arch.num_params() as f64);
-    Ok(m)
 }
