@@ -172,6 +172,7 @@ fn check(cfg: &Config, node: &str) -> Result<(), NodeError> {
     {
         return bad(format!("weights.scales: {m} must be finite and >= 0"));
     }
+    cfg.families.intensity.validate().map_err(user_err)?;
     cfg.families.segmentation.validate().map_err(user_err)
 }
 

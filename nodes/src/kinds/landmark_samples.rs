@@ -146,6 +146,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     cfg.target.validate().map_err(user_err)?;
     cfg.segmentation.validate().map_err(user_err)?;
+    cfg.intensity.validate().map_err(user_err)?;
     let device = device(ctx)?;
     let pol = policy::load(ctx.input("policy")?, &device)?;
     let data = Sequences::open(ctx.input("data")?)?;
