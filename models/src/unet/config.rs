@@ -53,6 +53,16 @@ pub struct UNetConfig {
     /// (method.md 12.7, a gotcha inherited from patchless-nnUnet). Default `false`: trainable.
     #[serde(default)]
     pub freeze_deep_supervision_heads: bool,
+    /// The shallowest skip connections replaced by zeros (0 = a plain U-Net; `levels - 1` = an
+    /// encoder-decoder whose every detail passes through the coarsest level). A shape prior such
+    /// as the learned corrector uses it so that it cannot copy its input's fine detail through.
+    /// The weights keep their shapes. Left out of the serialised config at 0.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub dropped_skips: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 fn default_in_channels() -> usize {
@@ -198,6 +208,16 @@ impl UNetConfig {
                     });
                 }
             }
+        }
+        if self.dropped_skips > levels - 1 {
+            return Err(ConfigError::Parse {
+                what: "model config `dropped_skips`".into(),
+                message: format!(
+                    "{} is more than the {} skip connections of a {levels}-level U-Net",
+                    self.dropped_skips,
+                    levels - 1
+                ),
+            });
         }
         if self.deep_supervision && self.deep_supervision_outputs > levels - 2 {
             return Err(ConfigError::TooManyDeepSupervisionOutputs {

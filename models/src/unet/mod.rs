@@ -214,6 +214,10 @@ impl UNet {
         skips.push(out.clone());
         out = self.bottleneck.forward(out);
         let levels = self.config.levels();
+        // Skips are pushed shallowest first; the first `dropped_skips` carry nothing.
+        for skip in skips.iter_mut().take(self.config.dropped_skips) {
+            *skip = skip.zeros_like();
+        }
         let mut kept = Vec::with_capacity(keep_levels);
         // One skip per decoder step, deepest first.
         for (i, (up, skip)) in self
