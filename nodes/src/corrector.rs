@@ -54,7 +54,11 @@ impl Corrector {
             return Ok(labels.clone());
         }
         // The image slot only carries the grid: the net reads the resampled labels.
-        let pp = preprocess_arrays(&encode(labels), Some(labels), spacing, &self.preprocess)
+        let grid_only = PreprocessConfig {
+            clahe: false,
+            ..self.preprocess.clone()
+        };
+        let pp = preprocess_arrays(&encode(labels), Some(labels), spacing, &grid_only)
             .map_err(|e| NodeError::user(format!("corrector input: {e}")))?;
         let on_grid = pp
             .label

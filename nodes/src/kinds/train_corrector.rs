@@ -117,10 +117,14 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             ctx.node_id, cfg.train_subset
         )));
     }
+    // Only the grid matters: the image is never read, so no contrast equalisation.
     let supervised = crate::kinds::train_supervised::Config {
         model: cfg.model.clone(),
         train: cfg.train.clone(),
-        preprocess: cfg.preprocess.clone(),
+        preprocess: PreprocessConfig {
+            clahe: false,
+            ..cfg.preprocess.clone()
+        },
         augment: cfg.augment.clone(),
         train_subset: cfg.train_subset,
         val_subset: cfg.val_subset,
