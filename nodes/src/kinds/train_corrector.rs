@@ -7,7 +7,9 @@
 //! the true one (cross-entropy + soft Dice, Adam, best epoch by validation Dice). Validation
 //! windows are corrupted once, from the seed, so the epochs are compared on the same inputs;
 //! the metric `input_dice` is the Dice of those corrupted inputs, which the corrector should beat.
-//! The corrector sees labels only, never images: the imaging domain gap cannot reach it.
+//! The corrector sees labels only, never images: the imaging domain gap cannot reach it. Its
+//! U-Net drops its shallowest skip connections (`dropped_skips`), so it redraws the heart from
+//! coarse features instead of copying the input through.
 
 use echo::NUM_CLASSES;
 use echo::augment::{TrainAugmentConfig, augment_training};
@@ -55,6 +57,14 @@ fn val_subset() -> Subset {
 pub struct Config {
     /// Network architecture (a `configs/model/*.toml` preset); in 1 (the label map), out 3.
     pub model: UNetConfig,
+    /// The shallowest skip connections of the corrector's U-Net that carry nothing (this sets
+    /// the model's `dropped_skips`): with them the corrector cannot copy its input's fine detail
+    /// and redraws the heart from the coarse levels, a shape prior. With 0 (a plain U-Net) it
+    /// stayed close to the identity: on the main job's iteration-3 rollouts (seed 1) its
+    /// corrections raised the myocardium's Dice against the hidden labels by 0.004, against
+    /// 0.030 with 2 of the `small` net's 3 skips dropped.
+    #[serde(default = "two")]
+    pub dropped_skips: usize,
     /// Optimisation settings.
     #[serde(default)]
     pub train: SupervisedConfig,
@@ -81,6 +91,9 @@ pub struct Config {
     pub val_subset: Subset,
 }
 
+fn two() -> usize {
+    2
+}
 fn half() -> f64 {
     0.5
 }
@@ -118,6 +131,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         )));
     }
     // Only the grid matters: the image is never read, so no contrast equalisation.
+    arch_check(cfg, ctx)?;
     let supervised = crate::kinds::train_supervised::Config {
         model: cfg.model.clone(),
         train: cfg.train.clone(),
@@ -182,7 +196,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         })
         .collect();
 
-    let arch = cfg.model.clone().with_io(1, NUM_CLASSES);
+    let mut arch = cfg.model.clone().with_io(1, NUM_CLASSES);
+    arch.dropped_skips = cfg.dropped_skips;
     let net = arch.init_seeded(&device, ctx.seed).map_err(model_err)?;
     let progress = bar(ctx, cfg.train.epochs as u64, "epochs");
     let outcome = train_supervised(
@@ -230,6 +245,22 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     m.insert("params".into(), arch.num_params() as f64);
     Ok(m)
+}
+
+/// `dropped_skips` must fit the model: fail before the data is read.
+fn arch_check(cfg: &Config, ctx: &NodeContext) -> Result<(), NodeError> {
+    let levels = cfg.model.levels();
+    if cfg.dropped_skips >= levels {
+        return Err(NodeError::user(format!(
+            "{}: dropped_skips = {} but the model has only {} skip connections ({levels} levels); \
+             use 0 to {}",
+            ctx.node_id,
+            cfg.dropped_skips,
+            levels - 1,
+            levels - 1
+        )));
+    }
+    Ok(())
 }
 
 /// Mean Dice (LV, MYO) of the encoded corrupted inputs against the true labels, over sequences.
