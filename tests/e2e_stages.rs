@@ -345,6 +345,7 @@ width = 32
     assert!(err.contains("corrector") && err.contains("policy"), "{err}");
     for (setting, named) in [
         ("nodes.prior.clean_share=1.5", "clean_share"),
+        ("+nodes.prior.dropped_skips=3", "only 2 skip connections"),
         (
             "++nodes.prior.corruption={ erode_dilate = { enabled = false }, holes = { enabled = false }, blobs = { enabled = false }, boundary_shift = { enabled = false }, temporal_glitch = { enabled = false } }",
             "every corruption family is off",
