@@ -59,10 +59,12 @@ pub struct Config {
     pub model: UNetConfig,
     /// The shallowest skip connections of the corrector's U-Net that carry nothing (this sets
     /// the model's `dropped_skips`): with them the corrector cannot copy its input's fine detail
-    /// and redraws the heart from the coarse levels, a shape prior. With 0 (a plain U-Net) it
-    /// stayed close to the identity: on the main job's iteration-3 rollouts (seed 1) its
-    /// corrections raised the myocardium's Dice against the hidden labels by 0.004, against
-    /// 0.030 with 2 of the `small` net's 3 skips dropped.
+    /// and redraws the heart from the coarse levels, a shape prior. Measured against the hidden
+    /// labels of 12 `target_lowq` rollouts (MYO Dice of the corrections minus the predictions'):
+    /// trained on the 128x128 default source, 0 dropped gave +0.004 and 2 gave +0.030 (seed 1);
+    /// trained on the main job's 64x64 source, 1 gave -0.011 and 2 gave -0.067 (seed 2), where
+    /// 16x16 features are too coarse for a 3-4 px wall. `corrector_check` (a `nodes` example)
+    /// shows what a corrector does to true labels.
     #[serde(default = "two")]
     pub dropped_skips: usize,
     /// Optimisation settings.
