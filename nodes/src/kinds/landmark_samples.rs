@@ -254,14 +254,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
             ctx.node_id, cfg.subset, cfg.window
         )));
     }
-    let (wrong, skip) = match cfg.mode {
-        SampleTarget::Landmark => ("a misplaced base point", "without base points"),
-        SampleTarget::Correctness => ("an error", "empty"),
+    let (mode, wrong, skip) = match cfg.mode {
+        SampleTarget::Landmark => ("landmark", "a misplaced base point", "without base points"),
+        SampleTarget::Correctness => ("correctness", "an error", "empty"),
     };
     tracing::info!(
-        "{}: {total} {:?} samples from {labelled} labelled sequences ({marked} with {wrong}; {skipped} {skip} skipped)",
-        ctx.node_id,
-        cfg.mode
+        "{}: {total} {mode} samples from {labelled} labelled sequences ({marked} with {wrong}; {skipped} {skip} skipped)",
+        ctx.node_id
     );
     Ok(Metrics::from([
         ("samples".to_string(), total as f64),
