@@ -63,8 +63,9 @@ pub struct Config {
     /// labels of 12 `target_lowq` rollouts (MYO Dice of the corrections minus the predictions'):
     /// trained on the 128x128 default source, 0 dropped gave +0.004 and 2 gave +0.030 (seed 1);
     /// trained on the main job's 64x64 source, 1 gave -0.011 and 2 gave -0.067 (seed 2), where
-    /// 16x16 features are too coarse for a 3-4 px wall. `corrector_check` (a `nodes` example)
-    /// shows what a corrector does to true labels.
+    /// 16x16 features are too coarse for a 3-4 px wall; the same labels resampled to 1.25 mm
+    /// (`preprocess.resample`) with 2 dropped gave +0.007. `corrector_check` (a `nodes`
+    /// example) shows what a corrector does to true labels.
     #[serde(default = "two")]
     pub dropped_skips: usize,
     /// Optimisation settings.
