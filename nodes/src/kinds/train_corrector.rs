@@ -11,6 +11,7 @@
 //! U-Net drops its shallowest skip connections (`dropped_skips`), so it redraws the heart from
 //! coarse features instead of copying the input through.
 
+use dataset::render::Series;
 use echo::NUM_CLASSES;
 use echo::augment::{TrainAugmentConfig, augment_training};
 use echo::distort::{DistortConfig, distort_some};
@@ -231,7 +232,17 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     progress.finish_and_clear();
 
     policy::save(&ctx.output_dir, &outcome.best, None, &infer_prep)?;
-    write_history(ctx, &outcome, "shape corrector (denoising)")?;
+    // The level to beat: the Dice of the corrupted validation inputs themselves.
+    let baseline = if input_dice.is_finite() && !outcome.history.is_empty() {
+        let last = outcome.history.len() as f64;
+        vec![Series {
+            name: "val Dice of the corrupted inputs".into(),
+            points: vec![(1.0, input_dice), (last, input_dice)],
+        }]
+    } else {
+        Vec::new()
+    };
+    write_history(ctx, &outcome, "shape corrector (denoising)", baseline)?;
     if let Some(d) = outcome.best_dice {
         tracing::info!(
             "{}: validation Dice {d:.3} after correction, {input_dice:.3} of the corrupted inputs",

@@ -187,7 +187,7 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     progress.finish_and_clear();
 
     policy::save(&ctx.output_dir, &outcome.best, None, &infer_prep)?;
-    write_history(ctx, &outcome, "supervised training")?;
+    write_history(ctx, &outcome, "supervised training", Vec::new())?;
 
     let mut m = Metrics::new();
     m.insert("best_epoch".into(), outcome.best_epoch as f64);
@@ -201,11 +201,13 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     Ok(m)
 }
 
-/// `history.csv` (loss and validation Dice per epoch) and `loss_curve.png` of a training run.
+/// `history.csv` (loss and validation Dice per epoch) and `loss_curve.png` of a training run,
+/// with `extra` curves drawn beside them.
 pub fn write_history(
     ctx: &NodeContext,
     outcome: &TrainOutcome,
     title: &str,
+    extra: Vec<Series>,
 ) -> Result<(), NodeError> {
     let files = ctx.files_dir()?;
     let mut csv = String::from("epoch,train_loss,val_dice,val_dice_lv,val_dice_myo\n");
@@ -248,7 +250,7 @@ pub fn write_history(
         &format!("{}: {title}", ctx.node_id),
         "epoch",
         "value",
-        &[loss, dice],
+        &[vec![loss, dice], extra].concat(),
     )
     .map_err(user_err)?;
     Ok(())
