@@ -28,7 +28,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::compute::{bar, device, model_err};
 use crate::corrector::{CORRECTOR, encode};
-use crate::kinds::train_supervised::{epoch_logger, preprocessing, write_history};
+use crate::kinds::train_supervised::{
+    epoch_logger, preprocessing, train_subset, val_subset, write_history,
+};
 use crate::seqs::{self, Sequences, Subset};
 use crate::{policy, user_err};
 
@@ -44,13 +46,6 @@ pub static INFO: KindInfo = KindInfo {
     output: CORRECTOR,
     cacheable: true,
 };
-
-fn train_subset() -> Subset {
-    Subset::Train
-}
-fn val_subset() -> Subset {
-    Subset::Val
-}
 
 /// `[nodes.<id>]` of kind `train_corrector`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -183,22 +178,8 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         .iter()
         .map(|l| Array3::zeros(l.raw_dim()))
         .collect();
-    let train_set: Vec<Labelled<'_>> = blank
-        .iter()
-        .zip(&train_labels)
-        .map(|(i, l)| Labelled {
-            image: i.view(),
-            labels: l.view(),
-        })
-        .collect();
-    let val_set: Vec<Labelled<'_>> = val_inputs
-        .iter()
-        .zip(&val_labels)
-        .map(|(i, l)| Labelled {
-            image: i.view(),
-            labels: l.view(),
-        })
-        .collect();
+    let train_set = pairs(&blank, &train_labels);
+    let val_set = pairs(&val_inputs, &val_labels);
 
     let mut arch = cfg.model.clone().with_io(1, NUM_CLASSES);
     arch.dropped_skips = cfg.dropped_skips;
@@ -259,6 +240,18 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
     }
     m.insert("params".into(), arch.num_params() as f64);
     Ok(m)
+}
+
+/// Training pairs of input images and labels, by index.
+fn pairs<'a>(images: &'a [Array3<f32>], labels: &'a [Array3<u8>]) -> Vec<Labelled<'a>> {
+    images
+        .iter()
+        .zip(labels)
+        .map(|(i, l)| Labelled {
+            image: i.view(),
+            labels: l.view(),
+        })
+        .collect()
 }
 
 /// `dropped_skips` must fit the model: fail before the data is read.

@@ -41,10 +41,10 @@ pub static INFO: KindInfo = KindInfo {
     cacheable: true,
 };
 
-fn train_subset() -> Subset {
+pub fn train_subset() -> Subset {
     Subset::Train
 }
-fn val_subset() -> Subset {
+pub fn val_subset() -> Subset {
     Subset::Val
 }
 
