@@ -346,6 +346,7 @@ width = 32
     for (setting, named) in [
         ("nodes.prior.clean_share=1.5", "clean_share"),
         ("+nodes.prior.dropped_skips=3", "only 2 skip connections"),
+        ("+nodes.rollout.walk=true", "set max_cases"),
         (
             "++nodes.prior.corruption={ erode_dilate = { enabled = false }, holes = { enabled = false }, blobs = { enabled = false }, boundary_shift = { enabled = false }, temporal_glitch = { enabled = false } }",
             "every corruption family is off",

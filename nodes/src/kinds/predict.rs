@@ -108,6 +108,12 @@ pub struct Config {
     /// Predict at most this many cases of the subset, in id order (0 = all).
     #[serde(default)]
     pub max_cases: usize,
+    /// Inside a repeat block, iteration i predicts the i-th run of `max_cases` cases of the
+    /// subset (wrapping round), not the first `max_cases` again: the original predicts 2,500 new
+    /// target sequences in every iteration (method.md 4 step 3, 8), so the reward set grows with
+    /// new cases. Needs `max_cases`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub walk: bool,
     /// Label clean-up after the argmax (`largest_blob`: the original's; `morphological`: the
     /// per-class fix of method.md 4.2.1).
     #[serde(default)]
@@ -227,6 +233,16 @@ fn probabilities(
 }
 
 /// Whether a prediction fails anatomical (any frame) or temporal validity (method.md 7.1).
+/// The cases to predict: all of `ids` (`max_cases` 0), the first `max_cases`, or with
+/// `walk = Some(i)` the i-th (1-based) run of `max_cases`, wrapping round the list.
+fn case_window(ids: Vec<String>, max_cases: usize, walk: Option<u32>) -> Vec<String> {
+    if max_cases == 0 || max_cases >= ids.len() {
+        return ids;
+    }
+    let start = walk.map_or(0, |i| (i.max(1) as usize - 1) * max_cases % ids.len());
+    (0..max_cases).map(|j| ids[(start + j) % ids.len()].clone()).collect()
+}
+
 fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
     let anat = check_sequence(&pred.view());
     let temporal =
@@ -235,12 +251,33 @@ fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
 }
 
 pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
+    if cfg.walk && cfg.max_cases == 0 {
+        return Err(NodeError::user(format!(
+            "{}: walk = true steps through the subset `max_cases` cases at a time; set max_cases \
+             (e.g. max_cases=12) or walk=false",
+            ctx.node_id
+        )));
+    }
     let device = device(ctx)?;
     let pol = policy::load(ctx.input("policy")?, &device)?;
     let data = Sequences::open(ctx.input("data")?)?;
-    let mut ids = data.ids(cfg.subset)?;
-    if cfg.max_cases > 0 {
-        ids.truncate(cfg.max_cases);
+    let all = data.ids(cfg.subset)?;
+    let available = all.len();
+    let ids = case_window(
+        all,
+        cfg.max_cases,
+        cfg.walk.then_some(ctx.iteration.unwrap_or(1)),
+    );
+    if ids.len() < available {
+        tracing::info!(
+            "{}: {} of the {available} {} cases, {} to {}{}",
+            ctx.node_id,
+            ids.len(),
+            format!("{:?}", cfg.subset).to_lowercase(),
+            ids[0],
+            ids[ids.len() - 1],
+            if cfg.walk { " (walk)" } else { "" }
+        );
     }
     let mut nets: Vec<RewardModel> = Vec::new();
     if let Some(dir) = ctx.inputs.get("reward") {
@@ -406,6 +443,19 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn walking_takes_the_next_cases_each_iteration_and_wraps_round() {
+        let ids: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
+        let pick = |max, walk| case_window(ids.clone(), max, walk).join(",");
+        assert_eq!(pick(0, Some(3)), "c0,c1,c2,c3,c4", "0 = all cases");
+        assert_eq!(pick(2, None), "c0,c1");
+        assert_eq!(pick(2, Some(1)), "c0,c1");
+        assert_eq!(pick(2, Some(2)), "c2,c3");
+        assert_eq!(pick(2, Some(3)), "c4,c0", "wraps round");
+        assert_eq!(pick(2, Some(4)), "c1,c2");
+        assert_eq!(pick(7, Some(2)), "c0,c1,c2,c3,c4", "more than there are: all");
+    }
 
     /// One 24x24 frame: an LV disk (radius 5) in a MYO ring (radius 8) centred at (12, 12),
     /// with a background pinhole in the LV and a detached MYO speck in a corner.
