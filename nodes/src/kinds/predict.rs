@@ -240,7 +240,9 @@ fn case_window(ids: Vec<String>, max_cases: usize, walk: Option<u32>) -> Vec<Str
         return ids;
     }
     let start = walk.map_or(0, |i| (i.max(1) as usize - 1) * max_cases % ids.len());
-    (0..max_cases).map(|j| ids[(start + j) % ids.len()].clone()).collect()
+    (0..max_cases)
+        .map(|j| ids[(start + j) % ids.len()].clone())
+        .collect()
 }
 
 fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
@@ -454,7 +456,11 @@ mod tests {
         assert_eq!(pick(2, Some(2)), "c2,c3");
         assert_eq!(pick(2, Some(3)), "c4,c0", "wraps round");
         assert_eq!(pick(2, Some(4)), "c1,c2");
-        assert_eq!(pick(7, Some(2)), "c0,c1,c2,c3,c4", "more than there are: all");
+        assert_eq!(
+            pick(7, Some(2)),
+            "c0,c1,c2,c3,c4",
+            "more than there are: all"
+        );
     }
 
     /// One 24x24 frame: an LV disk (radius 5) in a MYO ring (radius 8) centred at (12, 12),
