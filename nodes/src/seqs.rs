@@ -87,7 +87,8 @@ impl Sequences {
         Ok(Sequences { reader })
     }
 
-    /// Case ids in `subset`, sorted.
+    /// Case ids in `subset`, in the order the file lists them (HDF5's link order: the same for
+    /// the same ids, not alphabetical).
     pub fn ids(&self, subset: Subset) -> Result<Vec<String>, NodeError> {
         let mut out = Vec::new();
         for id in self.reader.case_ids().map_err(user_err)? {

@@ -105,7 +105,8 @@ pub struct Config {
     /// Test-time optimisation against the reward nets (needs the `reward` input).
     #[serde(default)]
     pub tto: Tto,
-    /// Predict at most this many cases of the subset, in id order (0 = all).
+    /// Predict at most this many cases of the subset (0 = all), in the order the data file lists
+    /// them (HDF5's link order: fixed for a given set of ids, but not alphabetical).
     #[serde(default)]
     pub max_cases: usize,
     /// Inside a repeat block, iteration i predicts the i-th run of `max_cases` cases of the
@@ -271,13 +272,16 @@ pub fn run(cfg: &Config, ctx: &NodeContext) -> Result<Metrics, NodeError> {
         cfg.walk.then_some(ctx.iteration.unwrap_or(1)),
     );
     if ids.len() < available {
+        let shown = if ids.len() <= 16 {
+            ids.join(", ")
+        } else {
+            format!("{}, ..., {}", ids[..3].join(", "), ids[ids.len() - 1])
+        };
         tracing::info!(
-            "{}: {} of the {available} {} cases, {} to {}{}",
+            "{}: {} of the {available} {} cases{}: {shown}",
             ctx.node_id,
             ids.len(),
             format!("{:?}", cfg.subset).to_lowercase(),
-            ids[0],
-            ids[ids.len() - 1],
             if cfg.walk { " (walk)" } else { "" }
         );
     }
