@@ -233,7 +233,6 @@ fn probabilities(
     }
 }
 
-/// Whether a prediction fails anatomical (any frame) or temporal validity (method.md 7.1).
 /// The cases to predict: all of `ids` (`max_cases` 0), the first `max_cases`, or with
 /// `walk = Some(i)` the i-th (1-based) run of `max_cases`, wrapping round the list.
 fn case_window(ids: Vec<String>, max_cases: usize, walk: Option<u32>) -> Vec<String> {
@@ -246,6 +245,7 @@ fn case_window(ids: Vec<String>, max_cases: usize, walk: Option<u32>) -> Vec<Str
         .collect()
 }
 
+/// Whether a prediction fails anatomical (any frame) or temporal validity (method.md 7.1).
 fn invalid(pred: &Array3<u8>, spacing: [f64; 3]) -> Result<bool, NodeError> {
     let anat = check_sequence(&pred.view());
     let temporal =
